@@ -1,0 +1,5 @@
+// The list of yargs command modules the CLI offers. Each module lives in its own file under
+// src/cli/ and is a plain yargs CommandModule; this file only collects them.
+import type { CommandModule } from 'yargs';
+
+export const commands: CommandModule<any, any>[] = [];
