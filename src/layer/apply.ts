@@ -1,0 +1,396 @@
+// The layer applier: turns tar entries (from src/layer/tar.ts) into rootfs changes through
+// RootFS, the only thing that touches the disk. Owns the semantics: whiteouts and opaque dirs,
+// clobbering, implicit parents, hardlinks, devices, metadata order, deferred directory times,
+// xattr policy, rootless ownership and id maps, size limits. Never builds host paths.
+import { closeSync, statfsSync, writeSync } from 'node:fs';
+import { OciBundleError, type WarnFn } from '../errors.js';
+import type { Meta, RootFS, Time } from '../fs/rootfs.js';
+import type { TarEntry, TarHandler } from './tar.js';
+import { cleanEntryPath, isWithin, parentOf } from './paths.js';
+import { classifyWhiteout, LayerAdds } from './whiteout.js';
+import { decideXattr } from './xattrs.js';
+import { mapId, rootlessXattr, type IdMap } from './ids.js';
+
+export interface ApplyOptions {
+  /** No chown; owners recorded in user.rootlesscontainers; devices become empty files. */
+  rootless?: boolean;
+  uidMap?: IdMap[];
+  gidMap?: IdMap[];
+  /** Keep a lower layer's symlink to a directory when an upper layer has a directory there. */
+  keepDirlinks?: boolean;
+  /** Cap on the file bytes written over the whole unpack (ELIMIT beyond). */
+  maxBytes?: number;
+  /** The directory whose file system holds the rootfs, for free-space checks. */
+  diskPath?: string;
+  warn?: WarnFn;
+}
+
+export interface ApplyStats {
+  entries: number;
+  files: number;
+  bytes: number;
+  whiteouts: number;
+}
+
+interface DirTimes {
+  atime: Time;
+  mtime: Time;
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+const DISK_RECHECK_BYTES = 256 * 1024 * 1024;
+const DISK_RESERVE_BYTES = 16 * 1024 * 1024;
+const MAX_DEV = 0xffffffff;
+
+export class Applier {
+  readonly stats: ApplyStats = { entries: 0, files: 0, bytes: 0, whiteouts: 0 };
+  private readonly adds = new LayerAdds();
+  /** Directories known to exist as real directories (not symlinks), for cheap parent checks. */
+  private readonly knownDirs = new Set<string>(['.']);
+  /** Declared metadata of every directory, applied after all layers (children change mtimes). */
+  private readonly dirTimes = new Map<string, DirTimes>();
+  private readonly rootless: boolean;
+  private readonly uidMap: IdMap[];
+  private readonly gidMap: IdMap[];
+  private readonly warn: WarnFn;
+  private readonly unprivileged = process.getuid?.() !== 0;
+  private fd = -1;
+  private fdPath = '';
+  private fdMeta: Meta | null = null;
+  private freeBytes = Number.POSITIVE_INFINITY;
+  private bytesSinceDiskCheck = 0;
+  private xattrUnsupportedWarned = false;
+
+  constructor(
+    private readonly fs: RootFS,
+    private readonly opts: ApplyOptions = {},
+  ) {
+    this.rootless = opts.rootless ?? false;
+    this.uidMap = opts.uidMap ?? [];
+    this.gidMap = opts.gidMap ?? [];
+    this.warn = opts.warn ?? (() => {});
+    this.refreshFreeSpace();
+  }
+
+  /** A TarHandler for the next layer; entries of one layer never remove each other. */
+  layer(): TarHandler {
+    this.adds.clear();
+    return {
+      onEntry: (e) => this.onEntry(e),
+      onData: (chunk) => this.onData(chunk),
+      onEntryEnd: () => this.onEntryEnd(),
+    };
+  }
+
+  /** After the last layer: restore directory modes (rootless) and times, deepest first. */
+  finish(): void {
+    this.closeOpenFile();
+    const dirs = [...this.dirTimes.keys()].sort((a, b) => depth(b) - depth(a));
+    for (const dir of dirs) {
+      const t = this.dirTimes.get(dir)!;
+      try {
+        if (this.rootless && this.unprivileged) {
+          this.fs.setMeta(dir, { uid: t.uid, gid: t.gid, mode: t.mode, atime: t.atime, mtime: t.mtime, chown: false });
+        } else {
+          this.fs.setTimes(dir, t.atime, t.mtime);
+        }
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'ENOENT') throw e;
+      }
+    }
+  }
+
+  /** Close a file left open by a failed stream, without applying its metadata. */
+  abort(): void {
+    this.closeOpenFile();
+  }
+
+  private closeOpenFile(): void {
+    if (this.fd >= 0) {
+      const fd = this.fd;
+      this.fd = -1;
+      try {
+        closeSync(fd);
+      } catch {
+        /* already failing */
+      }
+    }
+  }
+
+  private onEntry(e: TarEntry): void {
+    this.stats.entries++;
+    const path = cleanEntryPath(e.name);
+    const wh = classifyWhiteout(path);
+    if (wh.kind === 'remove') {
+      this.stats.whiteouts++;
+      if (!this.adds.touches(wh.target)) this.removePath(wh.target);
+      return;
+    }
+    if (wh.kind === 'opaque') {
+      this.stats.whiteouts++;
+      this.makeOpaque(wh.dir);
+      return;
+    }
+    if (path === '.') {
+      this.applyRootEntry(e);
+      return;
+    }
+    this.ensureParents(path);
+    this.adds.add(path);
+    switch (e.type) {
+      case 'file':
+        this.createFile(path, e);
+        return;
+      case 'dir':
+        this.createDir(path, e);
+        return;
+      case 'symlink':
+        this.createSymlink(path, e);
+        return;
+      case 'hardlink':
+        this.createHardlink(path, e);
+        return;
+      case 'char':
+      case 'block':
+      case 'fifo':
+        this.createNode(path, e);
+        return;
+    }
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.fd < 0) return;
+    let off = 0;
+    while (off < chunk.length) off += writeSync(this.fd, chunk, off, chunk.length - off);
+  }
+
+  private onEntryEnd(): void {
+    if (this.fd < 0) return;
+    const fd = this.fd;
+    this.fd = -1;
+    this.finishWithXattrFallback(this.fdPath, this.fdMeta!, (m) => this.fs.finishFile(fd, m));
+  }
+
+  // --- entry kinds ---------------------------------------------------------------------
+
+  private createFile(path: string, e: TarEntry): void {
+    this.reserveBytes(path, e.size);
+    const mode = this.rootless && this.unprivileged ? e.mode | 0o600 : e.mode;
+    const fd = this.replacing(path, () => this.fs.createFile(path, 0o600));
+    this.stats.files++;
+    this.fd = fd;
+    this.fdPath = path;
+    this.fdMeta = { ...this.meta(path, e), mode };
+  }
+
+  private createDir(path: string, e: TarEntry): void {
+    const meta = this.meta(path, e);
+    try {
+      this.fs.mkdir(path, 0o700);
+    } catch (err) {
+      if (code(err) !== 'EEXIST') throw this.wrap(err, path);
+      const st = this.fs.lstat(path);
+      if (st?.kind === 'symlink' && this.opts.keepDirlinks && this.fs.stat(path)?.kind === 'dir') {
+        return; // umoci's --keep-dirlinks: the lower symlink stays and is followed
+      }
+      if (st?.kind !== 'dir') {
+        this.removePath(path);
+        this.fs.mkdir(path, 0o700);
+      }
+    }
+    this.knownDirs.add(path);
+    const applied = this.rootless && this.unprivileged ? { ...meta, mode: meta.mode | 0o700 } : meta;
+    this.finishWithXattrFallback(path, applied, (m) => this.fs.setMeta(path, m));
+    this.dirTimes.set(path, { atime: meta.atime, mtime: meta.mtime, mode: meta.mode, uid: meta.uid, gid: meta.gid });
+  }
+
+  private createSymlink(path: string, e: TarEntry): void {
+    if (e.linkname === '') throw new OciBundleError('EPATH', `symlink with an empty target: ${path}`);
+    this.replacing(path, () => this.fs.symlink(e.linkname, path));
+    this.finishWithXattrFallback(path, this.meta(path, e), (m) => this.fs.setMeta(path, m));
+  }
+
+  private createHardlink(path: string, e: TarEntry): void {
+    const target = cleanEntryPath(e.linkname);
+    if (target === '.') throw new OciBundleError('EPATH', `hardlink to the rootfs root: ${path}`);
+    if (target === path) return; // a link to itself: the entry already is what it names
+    const st = this.fs.lstat(target);
+    if (st === null) {
+      throw new OciBundleError('EPATH', `hardlink ${path} names ${e.linkname}, which does not exist in the rootfs`);
+    }
+    if (st.kind === 'dir') throw new OciBundleError('EPATH', `hardlink ${path} names a directory: ${e.linkname}`);
+    this.replacing(path, () => this.fs.link(target, path));
+  }
+
+  private createNode(path: string, e: TarEntry): void {
+    if (e.type !== 'fifo' && this.rootless) {
+      this.warn({ code: 'WDEVICE', message: `device ${path} written as an empty file in rootless mode` });
+      const fd = this.replacing(path, () => this.fs.createFile(path, 0o600));
+      this.finishWithXattrFallback(path, this.meta(path, e), (m) => this.fs.finishFile(fd, m));
+      return;
+    }
+    const kind = e.type as 'char' | 'block' | 'fifo';
+    if (kind !== 'fifo' && (!(e.devmajor >= 0 && e.devmajor <= MAX_DEV) || !(e.devminor >= 0 && e.devminor <= MAX_DEV))) {
+      throw new OciBundleError('EPATH', `device ${path} has out-of-range numbers ${e.devmajor}:${e.devminor}`);
+    }
+    this.replacing(path, () => this.fs.mknod(path, kind, 0o600, e.devmajor, e.devminor));
+    this.finishWithXattrFallback(path, this.meta(path, e), (m) => this.fs.setMeta(path, m));
+  }
+
+  private applyRootEntry(e: TarEntry): void {
+    if (e.type !== 'dir') {
+      this.warn({ code: 'WROOTENTRY', message: `ignored a ${e.type} entry for the rootfs root: it cannot change type` });
+      return;
+    }
+    const meta = this.meta('.', e);
+    this.finishWithXattrFallback('.', meta, (m) => this.fs.setMeta('.', m));
+    this.dirTimes.set('.', { atime: meta.atime, mtime: meta.mtime, mode: meta.mode, uid: meta.uid, gid: meta.gid });
+  }
+
+  // --- helpers -------------------------------------------------------------------------
+
+  /**
+   * Run `create`; when something already stands at `path`, remove it (a directory goes with
+   * its whole tree) and try once more. A new file thus always gets a new inode.
+   */
+  private replacing<T>(path: string, create: () => T): T {
+    try {
+      return create();
+    } catch (err) {
+      if (code(err) !== 'EEXIST') throw this.wrap(err, path);
+    }
+    this.removePath(path);
+    try {
+      return create();
+    } catch (err) {
+      throw this.wrap(err, path);
+    }
+  }
+
+  /** Make sure every ancestor of `path` exists; missing ones become 0755 root directories. */
+  private ensureParents(path: string): void {
+    const parent = parentOf(path);
+    if (this.knownDirs.has(parent)) return;
+    this.ensureParents(parent);
+    const st = this.fs.lstat(parent);
+    if (st === null) {
+      this.fs.mkdir(parent, 0o755);
+      this.knownDirs.add(parent);
+    } else if (st.kind === 'dir') {
+      this.knownDirs.add(parent);
+    } else if (st.kind !== 'symlink') {
+      throw new OciBundleError('EPATH', `cannot create ${path}: ${parent} is a ${st.kind}, not a directory`);
+    }
+    // A symlinked parent is resolved inside the rootfs by RootFS on every use; not cached.
+  }
+
+  private removePath(path: string): void {
+    const st = this.fs.lstat(path);
+    if (st === null) return;
+    this.fs.remove(path);
+    if (st.kind === 'dir') this.forgetDirsUnder(path);
+  }
+
+  /** Opaque `dir`: delete every lower-layer entry below it, keeping what this layer wrote. */
+  private makeOpaque(dir: string): void {
+    const st = this.fs.lstat(dir);
+    if (st === null || st.kind !== 'dir') return;
+    const walk = (d: string): void => {
+      for (const name of this.fs.readdir(d)) {
+        const child = d === '.' ? name : `${d}/${name}`;
+        if (!this.adds.touches(child)) {
+          this.removePath(child);
+        } else if (!this.adds.added.has(child) || this.fs.lstat(child)?.kind === 'dir') {
+          walk(child);
+        }
+      }
+    };
+    walk(dir);
+  }
+
+  private forgetDirsUnder(path: string): void {
+    for (const d of this.knownDirs) if (d !== '.' && isWithin(d, path)) this.knownDirs.delete(d);
+    for (const d of this.dirTimes.keys()) if (d !== '.' && isWithin(d, path)) this.dirTimes.delete(d);
+  }
+
+  private meta(path: string, e: TarEntry): Meta {
+    const xattrs = new Map<string, Buffer>();
+    for (const [name, value] of e.xattrs) {
+      const d = decideXattr(name, value, this.rootless);
+      if (d.keep) xattrs.set(name, value);
+      else if (d.warn) this.warn({ code: 'WXATTR', message: `${path}: ${d.warn}` });
+    }
+    let uid = e.uid;
+    let gid = e.gid;
+    if (this.rootless) {
+      xattrs.delete('user.rootlesscontainers');
+      const rl = rootlessXattr(uid, gid);
+      if (rl) xattrs.set('user.rootlesscontainers', rl);
+    } else {
+      uid = mapId(this.uidMap, uid, 'uid', path);
+      gid = mapId(this.gidMap, gid, 'gid', path);
+    }
+    return { uid, gid, mode: e.mode & 0o7777, atime: e.atime ?? e.mtime, mtime: e.mtime, xattrs, chown: !this.rootless };
+  }
+
+  /**
+   * Apply metadata; a file system without xattr support (or, rootless, one that refuses
+   * them) costs one warning and the metadata is applied without xattrs.
+   */
+  private finishWithXattrFallback(path: string, meta: Meta, apply: (m: Meta) => void): void {
+    try {
+      apply(meta);
+    } catch (err) {
+      const c = code(err);
+      const xattrRefused = c === 'EOPNOTSUPP' || c === 'ENOTSUP' || (c === 'EPERM' && this.rootless);
+      if (!xattrRefused || !meta.xattrs || meta.xattrs.size === 0 || (err as { syscall?: string }).syscall?.includes('xattr') === false) {
+        throw this.wrap(err, path);
+      }
+      if (!this.xattrUnsupportedWarned) {
+        this.xattrUnsupportedWarned = true;
+        this.warn({ code: 'WXATTR', message: `extended attributes not applied (${c}), first at ${path}` });
+      }
+      this.fs.setMeta(path, { ...meta, xattrs: new Map() });
+    }
+  }
+
+  private reserveBytes(path: string, size: number): void {
+    const total = this.stats.bytes + size;
+    if (this.opts.maxBytes !== undefined && total > this.opts.maxBytes) {
+      throw new OciBundleError('ELIMIT', `unpacked size would exceed --max-size ${this.opts.maxBytes} bytes at ${path}`);
+    }
+    this.bytesSinceDiskCheck += size;
+    if (this.bytesSinceDiskCheck > DISK_RECHECK_BYTES) this.refreshFreeSpace();
+    if (size > this.freeBytes - DISK_RESERVE_BYTES) {
+      throw new OciBundleError('ELIMIT', `${path} (${size} bytes) would exhaust the disk (${Math.max(0, this.freeBytes)} bytes free)`);
+    }
+    this.freeBytes -= size;
+    this.stats.bytes = total;
+  }
+
+  private refreshFreeSpace(): void {
+    this.bytesSinceDiskCheck = 0;
+    if (!this.opts.diskPath) return;
+    const s = statfsSync(this.opts.diskPath);
+    this.freeBytes = Number(s.bavail) * Number(s.bsize);
+  }
+
+  private wrap(err: unknown, path: string): Error {
+    if (err instanceof OciBundleError) return err;
+    const c = code(err) ?? 'EIO';
+    return new OciBundleError(c === 'ENOSPC' || c === 'EDQUOT' ? 'ELIMIT' : 'EIO', `cannot write ${path}: ${c}`, { cause: err });
+  }
+}
+
+function code(err: unknown): string | undefined {
+  return (err as { code?: string } | null)?.code;
+}
+
+function depth(p: string): number {
+  if (p === '.') return 0;
+  let n = 1;
+  for (let i = 0; i < p.length; i++) if (p.charCodeAt(i) === 47) n++;
+  return n;
+}

@@ -1,0 +1,55 @@
+// Owner translation for the applier: --uid-map/--gid-map (CONTAINER:HOST[:SIZE], umoci's
+// syntax) and the rootless xattr `user.rootlesscontainers` in the rootlesscontainers.io
+// protobuf format. Pure functions.
+import { OciBundleError } from '../errors.js';
+
+export interface IdMap {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
+
+const MAX_ID = 0xffffffff;
+
+export function parseIdMapArg(text: string): IdMap {
+  const m = /^(\d{1,10}):(\d{1,10})(?::(\d{1,10}))?$/.exec(text);
+  const n = (s: string | undefined, d: number) => (s === undefined ? d : Number(s));
+  const map = m ? { containerID: n(m[1], 0), hostID: n(m[2], 0), size: n(m[3], 1) } : null;
+  if (!map || map.size < 1 || map.containerID + map.size - 1 > MAX_ID || map.hostID + map.size - 1 > MAX_ID) {
+    throw new OciBundleError('EUSAGE', `invalid id map ${JSON.stringify(text)}: expected CONTAINER:HOST[:SIZE]`);
+  }
+  return map;
+}
+
+/** Translate a container id to a host id; with no maps, ids pass through. */
+export function mapId(maps: readonly IdMap[], id: number, what: 'uid' | 'gid', entry: string): number {
+  if (maps.length === 0) return id;
+  for (const m of maps) {
+    if (id >= m.containerID && id < m.containerID + m.size) return m.hostID + (id - m.containerID);
+  }
+  throw new OciBundleError('EPATH', `${what} ${id} of ${entry} is not covered by the ${what} map`);
+}
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  let v = n >>> 0;
+  while (v >= 0x80) {
+    out.push((v & 0x7f) | 0x80);
+    v = Math.floor(v / 128);
+  }
+  out.push(v);
+  return out;
+}
+
+/**
+ * The `user.rootlesscontainers` value for an entry owned by uid:gid: a protobuf
+ * `Resource { uint32 uid = 1; uint32 gid = 2; }`. Returns null for 0:0 (nothing to record,
+ * which is what umoci does too).
+ */
+export function rootlessXattr(uid: number, gid: number): Buffer | null {
+  if (uid === 0 && gid === 0) return null;
+  const bytes: number[] = [];
+  if (uid !== 0) bytes.push(0x08, ...varint(uid));
+  if (gid !== 0) bytes.push(0x10, ...varint(gid));
+  return Buffer.from(bytes);
+}

@@ -1,0 +1,243 @@
+// `unpack` and `raw unpack` as library functions: resolve the image, build the rootfs under a
+// temporary name, stream every layer through verification, decompression, diff_id hashing and
+// the applier, then rename into place and write config.json last. Any failure or abort
+// removes what this run made; a SIGKILLed run leaves only a `.ocibundle-*.tmp` name behind,
+// which the next run clears. Owns the bundle's life cycle, not the semantics of entries.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, fsyncSync, openSync, closeSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { OciBundleError, type WarnFn } from './errors.js';
+import { RootFS } from './fs/rootfs.js';
+import { openBlob, resolveImage, layerCompression, type Descriptor, type ResolvedImage } from './image/index.js';
+import { Applier, type ApplyStats } from './layer/apply.js';
+import { createDecompressor } from './layer/decompress.js';
+import { TarParser } from './layer/tar.js';
+import type { IdMap } from './layer/ids.js';
+import { buildRuntimeConfig, type RuntimeConfigOptions } from './runtime-config.js';
+
+export interface UnpackProgress {
+  layer: number; // 0-based index of the layer being applied
+  layers: number;
+  compressedDone: number; // bytes of compressed layer blobs read so far, all layers
+  compressedTotal: number;
+}
+
+export interface UnpackOptions extends Omit<RuntimeConfigOptions, 'passwd' | 'group'> {
+  /** `PATH[:TAG]` or `PATH@DIGEST`, as on the command line. */
+  image: string;
+  /** The bundle directory (unpack) or the rootfs directory itself (rootfsOnly). */
+  bundle: string;
+  /** `raw unpack`: write only a rootfs at `bundle`, no config.json. */
+  rootfsOnly?: boolean;
+  platform?: string;
+  /** Replace an existing rootfs / config.json. */
+  force?: boolean;
+  rootless?: boolean;
+  uidMap?: IdMap[];
+  gidMap?: IdMap[];
+  keepDirlinks?: boolean;
+  /** Cap on the total bytes of file content written. */
+  maxSize?: number;
+  signal?: AbortSignal;
+  onWarning?: WarnFn;
+  onProgress?: (p: UnpackProgress) => void;
+  /** Force the component-walk resolver instead of openat2 (tests). */
+  resolver?: 'openat2' | 'walk' | 'auto';
+}
+
+export interface LayerSummary {
+  digest: string;
+  diffId: string;
+  mediaType: string;
+  size: number;
+}
+
+export interface UnpackSummary {
+  rootfs: string;
+  config: string | null;
+  manifest: string;
+  imageConfig: string;
+  layers: LayerSummary[];
+  stats: ApplyStats;
+  resolver: 'openat2' | 'walk';
+  ms: number;
+}
+
+const TMP_PREFIX = '.ocibundle-';
+
+export async function unpack(opts: UnpackOptions): Promise<UnpackSummary> {
+  const started = performance.now();
+  const warn: WarnFn = opts.onWarning ?? (() => {});
+  const img = await resolveImage(opts.image, opts.platform === undefined ? {} : { platform: opts.platform });
+  const targets = planTargets(opts);
+  const tmpRootfs = join(targets.workDir, `${TMP_PREFIX}rootfs-${process.pid}-${Date.now().toString(36)}.tmp`);
+  mkdirSync(tmpRootfs, { mode: 0o755 });
+  let fs: RootFS | null = null;
+  try {
+    fs = RootFS.open(tmpRootfs, opts.resolver === undefined ? {} : { resolver: opts.resolver });
+    const applier = new Applier(fs, {
+      rootless: opts.rootless ?? false,
+      uidMap: opts.uidMap ?? [],
+      gidMap: opts.gidMap ?? [],
+      keepDirlinks: opts.keepDirlinks ?? false,
+      diskPath: tmpRootfs,
+      warn,
+      ...(opts.maxSize === undefined ? {} : { maxBytes: opts.maxSize }),
+    });
+    const layers = await applyLayers(img, applier, opts);
+    applier.finish();
+    let configText: string | null = null;
+    if (!targets.rootfsOnly) {
+      const spec = buildRuntimeConfig(img.config, {
+        ...opts,
+        passwd: readSmall(fs, 'etc/passwd'),
+        group: readSmall(fs, 'etc/group'),
+        warn,
+      });
+      configText = `${JSON.stringify(spec, null, '\t')}\n`;
+    }
+    const resolver = fs.resolver;
+    fs.close();
+    fs = null;
+    publish(targets, tmpRootfs, configText);
+    return {
+      rootfs: targets.rootfs,
+      config: targets.config,
+      manifest: img.manifestDescriptor.digest,
+      imageConfig: img.configDescriptor.digest,
+      layers,
+      stats: applier.stats,
+      resolver,
+      ms: Math.round(performance.now() - started),
+    };
+  } catch (e) {
+    fs?.close();
+    rmSync(tmpRootfs, { recursive: true, force: true });
+    if (opts.signal?.aborted) throw new OciBundleError('EINTERRUPTED', 'unpack interrupted; nothing was left behind', { cause: e });
+    throw e;
+  }
+}
+
+async function applyLayers(img: ResolvedImage, applier: Applier, opts: UnpackOptions): Promise<LayerSummary[]> {
+  const diffIds = img.config.rootfs.diff_ids;
+  const compressedTotal = img.layers.reduce((n, l) => n + l.size, 0);
+  let compressedDone = 0;
+  const out: LayerSummary[] = [];
+  for (const [i, desc] of img.layers.entries()) {
+    const diffId = diffIds[i]!;
+    const progress = (n: number) => {
+      compressedDone += n;
+      opts.onProgress?.({ layer: i, layers: img.layers.length, compressedDone, compressedTotal });
+    };
+    await applyLayer(img, desc, diffId, applier, opts.signal, progress);
+    out.push({ digest: desc.digest, diffId, mediaType: desc.mediaType, size: desc.size });
+  }
+  return out;
+}
+
+/** One layer: blob (size+digest verified) -> decompress -> diff_id hash + tar -> applier. */
+async function applyLayer(
+  img: ResolvedImage,
+  desc: Descriptor,
+  diffId: string,
+  applier: Applier,
+  signal: AbortSignal | undefined,
+  progress: (n: number) => void,
+): Promise<void> {
+  const alg = diffId.slice(0, diffId.indexOf(':'));
+  const hash = createHash(alg);
+  const parser = new TarParser(applier.layer());
+  const blob = openBlob(img.layout, desc);
+  blob.on('data', (c: Buffer) => progress(c.length));
+  try {
+    await pipeline(
+      blob,
+      createDecompressor(layerCompression(desc.mediaType)),
+      async (source: AsyncIterable<Buffer>) => {
+        for await (const chunk of source) {
+          hash.update(chunk);
+          if (!parser.finished) parser.write(chunk);
+        }
+        parser.end();
+      },
+      signal === undefined ? {} : { signal },
+    );
+  } catch (e) {
+    applier.abort();
+    if (e instanceof OciBundleError) throw e;
+    throw new OciBundleError('ETAR', `layer ${desc.digest}: ${(e as Error).message}`, { cause: e });
+  }
+  const got = `${alg}:${hash.digest('hex')}`;
+  if (got !== diffId) {
+    throw new OciBundleError('EDIFFID', `layer ${desc.digest} has diff_id ${got}, but the config says ${diffId}`);
+  }
+}
+
+interface Targets {
+  workDir: string; // where the temporary rootfs is built (same file system as the target)
+  rootfs: string;
+  config: string | null;
+  rootfsOnly: boolean;
+  force: boolean;
+}
+
+function planTargets(opts: UnpackOptions): Targets {
+  const target = resolve(opts.bundle);
+  const force = opts.force ?? false;
+  if (opts.rootfsOnly) {
+    const parent = dirname(target);
+    if (!existsSync(parent)) throw new OciBundleError('ENOLAYOUT', `parent directory of ${target} does not exist`);
+    if (existsSync(target) && !force) throw new OciBundleError('EEXIST', `${target} exists (use --force to replace it)`);
+    clearStale(parent, `${TMP_PREFIX}rootfs-`);
+    return { workDir: parent, rootfs: target, config: null, rootfsOnly: true, force };
+  }
+  if (!existsSync(target)) mkdirSync(target, { recursive: true, mode: 0o700 });
+  else if (!statSync(target).isDirectory()) throw new OciBundleError('EEXIST', `bundle ${target} exists and is not a directory`);
+  const rootfs = join(target, 'rootfs');
+  const config = join(target, 'config.json');
+  for (const p of [rootfs, config]) {
+    if (existsSync(p) && !force) throw new OciBundleError('EEXIST', `${p} exists (use --force to replace it)`);
+  }
+  clearStale(target, TMP_PREFIX);
+  return { workDir: target, rootfs, config, rootfsOnly: false, force };
+}
+
+/** Remove leftovers of runs that were killed before they could clean up. */
+function clearStale(dir: string, prefix: string): void {
+  for (const name of readdirSync(dir)) {
+    if (name.startsWith(prefix) && name.endsWith('.tmp')) rmSync(join(dir, name), { recursive: true, force: true });
+  }
+}
+
+/** Move the finished rootfs into place, then write config.json (temp + fsync + rename). */
+function publish(t: Targets, tmpRootfs: string, configText: string | null): void {
+  if (t.force) {
+    if (t.config) rmSync(t.config, { force: true });
+    rmSync(t.rootfs, { recursive: true, force: true });
+  }
+  renameSync(tmpRootfs, t.rootfs);
+  if (t.config === null || configText === null) return;
+  const tmp = join(t.workDir, `${TMP_PREFIX}config-${process.pid}.tmp`);
+  try {
+    writeFileSync(tmp, configText, { mode: 0o644 });
+    const fd = openSync(tmp, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, t.config);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    rmSync(t.rootfs, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+const SMALL_FILE_CAP = 4 * 1024 * 1024;
+
+function readSmall(fs: RootFS, path: string): string | null {
+  const buf = fs.readFile(path, SMALL_FILE_CAP);
+  return buf === null ? null : buf.toString('utf8');
+}
