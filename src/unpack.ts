@@ -4,17 +4,18 @@
 // removes what this run made; a SIGKILLed run leaves only a `.ocibundle-*.tmp` name behind,
 // which the next run clears. Owns the bundle's life cycle, not the semantics of entries.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, fsyncSync, openSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { OciBundleError, type WarnFn } from './errors.js';
 import { RootFS } from './fs/rootfs.js';
-import { openBlob, resolveImage, layerCompression, type Descriptor, type ResolvedImage } from './image/index.js';
+import { openBlob, layerCompression, type Descriptor, type ResolvedImage } from './image/index.js';
+import { openImage } from './open-image.js';
 import { Applier, type ApplyStats } from './layer/apply.js';
 import { createDecompressor } from './layer/decompress.js';
 import { TarParser } from './layer/tar.js';
 import type { IdMap } from './layer/ids.js';
-import { buildRuntimeConfig, type RuntimeConfigOptions } from './runtime-config.js';
+import { buildRuntimeConfig, readUserDb, writeFileAtomic, type RuntimeConfigOptions } from './runtime-config.js';
 
 export interface UnpackProgress {
   layer: number; // 0-based index of the layer being applied
@@ -69,7 +70,7 @@ const TMP_PREFIX = '.ocibundle-';
 export async function unpack(opts: UnpackOptions): Promise<UnpackSummary> {
   const started = performance.now();
   const warn: WarnFn = opts.onWarning ?? (() => {});
-  const img = await resolveImage(opts.image, opts.platform === undefined ? {} : { platform: opts.platform });
+  const img = await openImage(opts.image, opts.platform);
   const targets = planTargets(opts);
   const tmpRootfs = join(targets.workDir, `${TMP_PREFIX}rootfs-${process.pid}-${Date.now().toString(36)}.tmp`);
   mkdirSync(tmpRootfs, { mode: 0o755 });
@@ -89,12 +90,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackSummary> {
     applier.finish();
     let configText: string | null = null;
     if (!targets.rootfsOnly) {
-      const spec = buildRuntimeConfig(img.config, {
-        ...opts,
-        passwd: readSmall(fs, 'etc/passwd'),
-        group: readSmall(fs, 'etc/group'),
-        warn,
-      });
+      const spec = buildRuntimeConfig(img.config, { ...opts, ...readUserDb(fs), warn });
       configText = `${JSON.stringify(spec, null, '\t')}\n`;
     }
     const resolver = fs.resolver;
@@ -218,26 +214,10 @@ function publish(t: Targets, tmpRootfs: string, configText: string | null): void
   }
   renameSync(tmpRootfs, t.rootfs);
   if (t.config === null || configText === null) return;
-  const tmp = join(t.workDir, `${TMP_PREFIX}config-${process.pid}.tmp`);
   try {
-    writeFileSync(tmp, configText, { mode: 0o644 });
-    const fd = openSync(tmp, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, t.config);
+    writeFileAtomic(t.config, configText);
   } catch (e) {
-    rmSync(tmp, { force: true });
     rmSync(t.rootfs, { recursive: true, force: true });
     throw e;
   }
-}
-
-const SMALL_FILE_CAP = 4 * 1024 * 1024;
-
-function readSmall(fs: RootFS, path: string): string | null {
-  const buf = fs.readFile(path, SMALL_FILE_CAP);
-  return buf === null ? null : buf.toString('utf8');
 }

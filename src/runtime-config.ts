@@ -1,0 +1,94 @@
+// Glue between the image, the rootfs and src/spec: reads /etc/passwd and /etc/group confined
+// to a rootfs, calls the pure generator, and writes config.json atomically. Used by `unpack`
+// (in-process, before the bundle is published) and by `raw runtime-config`.
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join, basename } from 'node:path';
+import { OciBundleError, type WarnFn } from './errors.js';
+import { RootFS } from './fs/rootfs.js';
+import type { ImageConfig } from './image/index.js';
+import { openImage } from './open-image.js';
+import { generateRuntimeConfig, type GenerateOptions, type IdMap, type RuntimeSpec } from './spec/index.js';
+
+export interface RuntimeConfigOptions {
+  tty?: boolean;
+  volumes?: boolean;
+  rootless?: boolean;
+  uidMap?: IdMap[];
+  gidMap?: IdMap[];
+  hostname?: string;
+  passwd: string | null;
+  group: string | null;
+  warn?: WarnFn;
+}
+
+const PASSWD_CAP = 4 * 1024 * 1024;
+
+export function buildRuntimeConfig(config: ImageConfig, opts: RuntimeConfigOptions): RuntimeSpec {
+  const g: GenerateOptions = {
+    passwd: opts.passwd,
+    group: opts.group,
+    tty: opts.tty ?? false,
+    volumes: opts.volumes ?? true,
+    rootless: opts.rootless ?? false,
+    uidMap: opts.uidMap ?? [],
+    gidMap: opts.gidMap ?? [],
+    hostHasResolvConf: existsSync('/etc/resolv.conf'),
+  };
+  if (opts.hostname !== undefined) g.hostname = opts.hostname;
+  if (opts.warn) g.warn = opts.warn;
+  return generateRuntimeConfig(config, g);
+}
+
+/** /etc/passwd and /etc/group of a rootfs, read through RootFS (symlinks stay inside it). */
+export function readUserDb(fs: RootFS): { passwd: string | null; group: string | null } {
+  const read = (p: string) => fs.readFile(p, PASSWD_CAP)?.toString('utf8') ?? null;
+  return { passwd: read('etc/passwd'), group: read('etc/group') };
+}
+
+/** Write a text file atomically: temp file beside it, fsync, rename. */
+export function writeFileAtomic(path: string, text: string, mode = 0o644): void {
+  const tmp = join(dirname(path), `.ocibundle-${basename(path)}-${process.pid}.tmp`);
+  try {
+    const fd = openSync(tmp, 'wx', mode);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+export interface WriteRuntimeConfigOptions extends Omit<RuntimeConfigOptions, 'passwd' | 'group' | 'warn'> {
+  image: string;
+  config: string;
+  platform?: string;
+  /** An unpacked rootfs to resolve named users in; without it a named user is an error. */
+  rootfs?: string;
+  force?: boolean;
+  onWarning?: WarnFn;
+}
+
+/** `raw runtime-config`: write only config.json for an image. */
+export async function writeRuntimeConfig(opts: WriteRuntimeConfigOptions): Promise<RuntimeSpec> {
+  if (existsSync(opts.config) && !opts.force) {
+    throw new OciBundleError('EEXIST', `${opts.config} exists (use --force to replace it)`);
+  }
+  const img = await openImage(opts.image, opts.platform);
+  let db: { passwd: string | null; group: string | null } = { passwd: null, group: null };
+  if (opts.rootfs !== undefined) {
+    const fs = RootFS.open(opts.rootfs);
+    try {
+      db = readUserDb(fs);
+    } finally {
+      fs.close();
+    }
+  }
+  const spec = buildRuntimeConfig(img.config, { ...opts, ...db, ...(opts.onWarning ? { warn: opts.onWarning } : {}) });
+  writeFileAtomic(opts.config, `${JSON.stringify(spec, null, '\t')}\n`);
+  return spec;
+}
