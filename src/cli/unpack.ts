@@ -3,7 +3,7 @@
 // src/runtime-config.ts; this file only translates flags and prints.
 import type { Argv, CommandModule } from 'yargs';
 import { OciBundleError } from '../errors.js';
-import { parseIdMapArg, type IdMap } from '../layer/ids.js';
+import { parseIdMap, type IdMap } from '../spec/index.js';
 import { unpack, type UnpackOptions, type UnpackProgress, type UnpackSummary } from '../unpack.js';
 import { writeRuntimeConfig } from '../runtime-config.js';
 import { printJson, printMessage, stderrWarner } from './output.js';
@@ -60,7 +60,7 @@ export function parseSize(text: string): number {
 }
 
 function maps(list: string[]): IdMap[] {
-  return list.map(parseIdMapArg);
+  return list.map(parseIdMap);
 }
 
 /** Abort on SIGINT/SIGTERM so the library cleans up; restore handlers afterwards. */

@@ -1,5 +1,4 @@
-// Owner translation for the applier: --uid-map/--gid-map (CONTAINER:HOST[:SIZE], umoci's
-// syntax) and the rootless xattr `user.rootlesscontainers` in the rootlesscontainers.io
+// Owner translation for the applier: --uid-map/--gid-map mappings (parsed by src/spec) and the rootless xattr `user.rootlesscontainers` in the rootlesscontainers.io
 // protobuf format. Pure functions.
 import { OciBundleError } from '../errors.js';
 
@@ -7,18 +6,6 @@ export interface IdMap {
   containerID: number;
   hostID: number;
   size: number;
-}
-
-const MAX_ID = 0xffffffff;
-
-export function parseIdMapArg(text: string): IdMap {
-  const m = /^(\d{1,10}):(\d{1,10})(?::(\d{1,10}))?$/.exec(text);
-  const n = (s: string | undefined, d: number) => (s === undefined ? d : Number(s));
-  const map = m ? { containerID: n(m[1], 0), hostID: n(m[2], 0), size: n(m[3], 1) } : null;
-  if (!map || map.size < 1 || map.containerID + map.size - 1 > MAX_ID || map.hostID + map.size - 1 > MAX_ID) {
-    throw new OciBundleError('EUSAGE', `invalid id map ${JSON.stringify(text)}: expected CONTAINER:HOST[:SIZE]`);
-  }
-  return map;
 }
 
 /** Translate a container id to a host id; with no maps, ids pass through. */

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { cleanEntryPath, isWithin, parentOf } from '../../src/layer/paths.js';
 import { classifyWhiteout, LayerAdds } from '../../src/layer/whiteout.js';
 import { decideXattr } from '../../src/layer/xattrs.js';
-import { mapId, parseIdMapArg, rootlessXattr } from '../../src/layer/ids.js';
+import { mapId, rootlessXattr } from '../../src/layer/ids.js';
+import { parseIdMap as parseIdMapArg } from '../../src/spec/index.js';
 
 test('cleanEntryPath', async (t) => {
   const cases: [string, string, string][] = [
