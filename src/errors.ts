@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   EBLOBTYPE: EXIT.invalid, // a blob that is not a regular file, or escapes the layout
   ETOODEEP: EXIT.invalid,
   ETAR: EXIT.invalid, // malformed or unsupported tar
+  ECOMPRESS: EXIT.invalid, // a corrupt gzip/zstd stream, or no usable decompressor
   EPATH: EXIT.invalid, // an entry name or link target that is not allowed
   EWHITEOUT: EXIT.invalid,
   ECONFIG: EXIT.invalid, // image config value that cannot be converted
@@ -42,6 +43,8 @@ export const ERROR_CODES = {
   EINTERRUPTED: EXIT.interrupted,
   EIO: EXIT.failure,
   ENATIVE: EXIT.failure,
+  ELOCK: EXIT.failure, // the layout's index lock could not be taken in time
+  EINVALID: EXIT.invalid, // validate found one or more problems (each printed on stdout)
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,5 +1,7 @@
 // The list of yargs command modules the CLI offers. Each module lives in its own file under
 // src/cli/ and is a plain yargs CommandModule; this file only collects them.
 import type { CommandModule } from 'yargs';
+import { layoutCommands } from './layout.js';
+import { rawCommand, unpackCommand } from './unpack.js';
 
-export const commands: CommandModule<any, any>[] = [];
+export const commands: CommandModule<any, any>[] = [unpackCommand, rawCommand, ...layoutCommands];

@@ -11,6 +11,9 @@ export function decideXattr(name: string, value: Buffer, rootless: boolean): Xat
   if (name.length === 0 || name.length > MAX_NAME || name.includes('\0')) {
     return { keep: false, warn: `invalid xattr name ${JSON.stringify(name)}` };
   }
+  // POSIX pax: a record with an empty value deletes the keyword, so an empty SCHILY.xattr
+  // record means "no such attribute" (Go's archive/tar and umoci read it the same way).
+  if (value.length === 0) return { keep: false, warn: null };
   if (value.length > MAX_VALUE) return { keep: false, warn: `xattr ${name} larger than ${MAX_VALUE} bytes` };
   // Labels of the host's security policy and NFS ACLs: meaningless or harmful to copy.
   if (NEVER_SILENT.has(name)) return { keep: false, warn: null };

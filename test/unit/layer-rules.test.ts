@@ -99,7 +99,7 @@ test('decideXattr policy', async (t) => {
     });
   }
   await t.test('oversized value dropped', () => assert.equal(decideXattr('user.x', Buffer.alloc(70000), false).keep, false));
-  await t.test('empty value kept', () => assert.equal(decideXattr('user.x', Buffer.alloc(0), false).keep, true));
+  await t.test('empty value means absent (pax deletion rule)', () => assert.deepEqual(decideXattr('user.x', Buffer.alloc(0), false), { keep: false, warn: null }));
 });
 
 test('id maps', async (t) => {

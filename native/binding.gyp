@@ -1,0 +1,18 @@
+{
+  "targets": [
+    {
+      "target_name": "ocibundle_native",
+      "sources": [
+        "util.c",
+        "paths.c",
+        "stat.c",
+        "xattr.c",
+        "meta.c",
+        "init.c"
+      ],
+      "defines": ["NAPI_VERSION=8", "_GNU_SOURCE", "_FILE_OFFSET_BITS=64"],
+      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
+      "conditions": [["OS!='linux'", { "type": "none" }]]
+    }
+  ]
+}

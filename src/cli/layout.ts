@@ -1,0 +1,187 @@
+// The layout commands, with umoci's flags: init, ls, tag, rm, stat, gc, validate. Each one
+// parses its arguments, calls src/image and prints through output.ts; errors are thrown as
+// OciBundleError for main.ts to print. No OCI logic lives here beyond formatting.
+import type { Argv, CommandModule } from 'yargs';
+import { OciBundleError } from '../errors.js';
+import { printData, printJson, printMessage, stderrWarner } from './output.js';
+import {
+  checkLayoutPath,
+  gcLayout,
+  initLayout,
+  listTags,
+  openLayout,
+  parseImageRef,
+  REF_NAME_ANNOTATION,
+  statImage,
+  tagImage,
+  untagImage,
+  validateLayout,
+  type ImageRef,
+} from '../image/index.js';
+import { formatStat } from './layout-stat-format.js';
+
+interface LayoutArgs {
+  layout: string;
+  json?: boolean;
+}
+interface ImageArgs {
+  image: string;
+  json?: boolean;
+  platform?: string;
+}
+
+const layoutOpt = { type: 'string', describe: 'path to an OCI image layout', requiresArg: true } as const;
+const imageOpt = { type: 'string', describe: "OCI image of the form 'path[:tag]' or 'path@sha256:hex' (tag defaults to latest)", requiresArg: true } as const;
+const jsonOpt = { type: 'boolean', default: false, describe: 'print stable JSON instead of text' } as const;
+const platformOpt = { type: 'string', describe: 'platform os/arch[/variant] to pick from a multi-platform index (default: the host)', requiresArg: true } as const;
+
+/** `PATH[:TAG]` -> ref string for the library: the tag, or `@sha256:HEX`. */
+function refOf(r: ImageRef): string {
+  return r.digest ? `@${r.digest}` : r.tag!;
+}
+
+export const initCommand: CommandModule<object, LayoutArgs> = {
+  command: 'init',
+  describe: 'create a new, empty OCI image layout',
+  builder: (y: Argv) =>
+    y
+      .option('layout', { ...layoutOpt, demandOption: true })
+      .example('$0 init --layout ./busybox', 'create ./busybox (it must not exist)') as unknown as Argv<LayoutArgs>,
+  handler: async (argv) => {
+    await initLayout(checkLayoutPath(argv.layout));
+  },
+};
+
+export const lsCommand: CommandModule<object, LayoutArgs> = {
+  command: 'ls',
+  aliases: ['list'],
+  describe: 'list the tags of an OCI image layout, in index order',
+  builder: (y: Argv) =>
+    y
+      .option('layout', { ...layoutOpt, demandOption: true })
+      .option('json', jsonOpt)
+      .example('$0 ls --layout ./busybox', 'one tag per line')
+      .example('$0 ls --layout ./busybox --json', '[{"tag", "mediaType", "digest", "size"}, ...]') as unknown as Argv<LayoutArgs>,
+  handler: async (argv) => {
+    const layout = await openLayout(checkLayoutPath(argv.layout));
+    if (argv.json) {
+      printJson(
+        layout.index.manifests
+          .filter((d) => d.annotations?.[REF_NAME_ANNOTATION] !== undefined)
+          .map((d) => ({ tag: d.annotations![REF_NAME_ANNOTATION]!, mediaType: d.mediaType, digest: d.digest, size: d.size })),
+      );
+      return;
+    }
+    const tags = listTags(layout.index);
+    if (tags.length > 0) printData(tags.join('\n'));
+  },
+};
+
+export const tagCommand: CommandModule<object, ImageArgs & { 'new-tag': string }> = {
+  command: 'tag <new-tag>',
+  describe: 'point a new tag at the image an existing tag (or digest) names; re-tagging moves the name',
+  builder: (y: Argv) =>
+    y
+      .option('image', { ...imageOpt, demandOption: true })
+      .positional('new-tag', { type: 'string', describe: 'the tag to create or move' })
+      .example('$0 tag --image ./busybox:latest v1', 'v1 now names what latest names')
+      .example('$0 tag --image ./bb@sha256:<hex> pin', 'tag by digest') as unknown as Argv<ImageArgs & { 'new-tag': string }>,
+  handler: async (argv) => {
+    const ref = parseImageRef(argv.image);
+    const layout = await openLayout(ref.path);
+    if (ref.digest) {
+      const { digestRoot } = await import('../image/resolve.js');
+      await tagImage(layout, await digestRoot(layout, ref.digest, {}), String(argv['new-tag']));
+    } else {
+      await tagImage(layout, ref.tag!, String(argv['new-tag']));
+    }
+  },
+};
+
+export const rmCommand: CommandModule<object, ImageArgs> = {
+  command: 'rm',
+  aliases: ['remove'],
+  describe: 'remove a tag from an OCI image layout (blobs stay until gc)',
+  builder: (y: Argv) =>
+    y
+      .option('image', { ...imageOpt, demandOption: true })
+      .example('$0 rm --image ./busybox:old', 'remove tag old; a missing tag only warns') as unknown as Argv<ImageArgs>,
+  handler: async (argv) => {
+    const ref = parseImageRef(argv.image);
+    if (ref.digest) throw new OciBundleError('EUSAGE', 'rm takes a tag, not a digest');
+    const layout = await openLayout(ref.path);
+    const n = await untagImage(layout, ref.tag!);
+    if (n === 0) stderrWarner()({ code: 'ENOTAG', message: `tag ${ref.tag} not found in layout ${ref.path}; nothing removed` });
+  },
+};
+
+export const statCommand: CommandModule<object, ImageArgs> = {
+  command: 'stat',
+  describe: 'show the manifest, config and history of an image',
+  builder: (y: Argv) =>
+    y
+      .option('image', { ...imageOpt, demandOption: true })
+      .option('json', jsonOpt)
+      .option('platform', platformOpt)
+      .example('$0 stat --image ./busybox:latest', 'manifest, config and history sections')
+      .example('$0 stat --image ./multi:latest --platform linux/arm64 --json', '{"manifest":{"descriptor","blob"},"config":{...},"history":[...]}') as unknown as Argv<ImageArgs>,
+  handler: async (argv) => {
+    const ref = parseImageRef(argv.image);
+    const layout = await openLayout(ref.path);
+    const st = await statImage(layout, refOf(ref), argv.platform ? { platform: argv.platform } : {});
+    if (argv.json) printJson(st);
+    else printData(formatStat(st));
+  },
+};
+
+export const gcCommand: CommandModule<object, LayoutArgs> = {
+  command: 'gc',
+  describe: 'remove blobs no tag reaches, and stale temp files (holds the index lock)',
+  builder: (y: Argv) =>
+    y
+      .option('layout', { ...layoutOpt, demandOption: true })
+      .option('json', jsonOpt)
+      .example('$0 gc --layout ./busybox', 'delete unreachable blobs')
+      .example('$0 gc --layout ./busybox --json', '{"removedBlobs": [...], "removedTemps": [...]}') as unknown as Argv<LayoutArgs>,
+  handler: async (argv) => {
+    const layout = await openLayout(checkLayoutPath(argv.layout));
+    const r = await gcLayout(layout);
+    if (argv.json) printJson(r);
+    else if (r.removedBlobs.length > 0) printMessage(`gc: removed ${r.removedBlobs.length} blob(s)`);
+  },
+};
+
+export const validateCommand: CommandModule<object, Partial<LayoutArgs> & Partial<ImageArgs>> = {
+  command: 'validate',
+  describe: 'verify every reachable blob (digest, size, schema, media types); exit 4 on any problem',
+  builder: (y: Argv) =>
+    y
+      .option('layout', layoutOpt)
+      .option('image', imageOpt)
+      .option('platform', platformOpt)
+      .option('json', jsonOpt)
+      .conflicts('layout', 'image')
+      .example('$0 validate --layout ./busybox', 'check everything index.json reaches')
+      .example('$0 validate --image ./multi:latest --platform linux/amd64', 'check one resolved image') as unknown as Argv<Partial<LayoutArgs> & Partial<ImageArgs>>,
+  handler: async (argv) => {
+    if (!argv.layout === !argv.image) throw new OciBundleError('EUSAGE', 'validate takes exactly one of --layout or --image');
+    if (argv.platform && !argv.image) throw new OciBundleError('EUSAGE', '--platform needs --image');
+    let path: string;
+    let opts = {};
+    if (argv.image) {
+      const ref = parseImageRef(argv.image);
+      path = ref.path;
+      opts = { ref: refOf(ref), ...(argv.platform ? { platform: argv.platform } : {}) };
+    } else {
+      path = checkLayoutPath(argv.layout!);
+    }
+    const layout = await openLayout(path);
+    const r = await validateLayout(layout, opts);
+    if (argv.json) printJson({ valid: r.problems.length === 0, blobs: r.blobs, problems: r.problems });
+    else if (r.problems.length > 0) printData(r.problems.map((p) => `${p.code}: ${p.message}`).join('\n'));
+    if (r.problems.length > 0) throw new OciBundleError('EINVALID', `${r.problems.length} problem(s) found in ${path}`);
+    if (!argv.json) printMessage(`valid: ${r.blobs} blob(s) checked`);
+  },
+};
+
+export const layoutCommands = [initCommand, lsCommand, tagCommand, rmCommand, statCommand, gcCommand, validateCommand];

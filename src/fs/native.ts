@@ -1,0 +1,124 @@
+// Loads the ocibundle_native addon (native/build/Release, built by `npm install`) and gives
+// its thin syscall wrappers TypeScript types. No policy and no path handling here: callers
+// (src/fs/rootfs.ts) decide what to resolve and how. Fails with ENATIVE if the addon is missing.
+import { createRequire } from 'node:module';
+import { OciBundleError } from '../errors.js';
+
+/** A struct stat, exactly: ino/dev as BigInt, times as (sec, nsec). */
+export interface RawStat {
+  mode: number; // full st_mode, type bits included
+  uid: number;
+  gid: number;
+  size: number;
+  ino: bigint;
+  dev: bigint;
+  nlink: number;
+  rdevMajor: number;
+  rdevMinor: number;
+  atimeSec: number;
+  atimeNsec: number;
+  mtimeSec: number;
+  mtimeNsec: number;
+  ctimeSec: number;
+  ctimeNsec: number;
+}
+
+export type PathArg = string | Buffer;
+
+/**
+ * Failures throw an Error shaped like Node's: `code` ('ENOENT'), `errno` (negative),
+ * `syscall`, and `path`/`dest` when there is one. Ids are -1 ("unchanged") or 0..2^32-1;
+ * times are (sec, nsec) with nsec in [0, 1e9) or UTIME_NOW/UTIME_OMIT.
+ */
+export interface NativeAddon {
+  openat2(dirfd: number, path: PathArg, flags: number, mode: number, resolve: number): number;
+  openat(dirfd: number, path: PathArg, flags: number, mode: number): number;
+  close(fd: number): void;
+  mkdirat(dirfd: number, path: PathArg, mode: number): void;
+  /** mode includes the S_IF* type bits. */
+  mknodat(dirfd: number, path: PathArg, mode: number, major: number, minor: number): void;
+  symlinkat(target: PathArg, dirfd: number, path: PathArg): void;
+  linkat(olddirfd: number, oldpath: PathArg, newdirfd: number, newpath: PathArg, flags: number): void;
+  unlinkat(dirfd: number, path: PathArg, flags: number): void;
+  renameat2(olddirfd: number, oldpath: PathArg, newdirfd: number, newpath: PathArg, flags: number): void;
+  readlinkat(dirfd: number, path: PathArg, asBuffer: false): string;
+  readlinkat(dirfd: number, path: PathArg, asBuffer: true): Buffer;
+  /** Every name in the open directory except '.' and '..'; rewinds the fd first. */
+  getdents(fd: number): string[];
+  /** Unlink `name` or delete the tree at it, never following symlinks; false if absent. */
+  rmtreeat(dirfd: number, name: PathArg): boolean;
+  fstatat(dirfd: number, path: PathArg, flags: number): RawStat;
+  fstat(fd: number): RawStat;
+  fchownat(dirfd: number, path: PathArg, uid: number, gid: number, flags: number): void;
+  fchown(fd: number, uid: number, gid: number): void;
+  /** With flags (AT_SYMLINK_NOFOLLOW/AT_EMPTY_PATH) this is fchmodat2, falling back to an
+   * O_PATH handle re-opened through /proc; a symlink gives EOPNOTSUPP. */
+  fchmodat(dirfd: number, path: PathArg, mode: number, flags: number): void;
+  fchmod(fd: number, mode: number): void;
+  utimensat(dirfd: number, path: PathArg, aSec: number, aNsec: number, mSec: number, mNsec: number, flags: number): void;
+  futimens(fd: number, aSec: number, aNsec: number, mSec: number, mNsec: number): void;
+  /** fchown (unless uid and gid are -1), fchmod (unless mode is -1), fsetxattr each pair,
+   * futimens, close. Closes the fd even on failure. */
+  finishFd(
+    fd: number, uid: number, gid: number, mode: number,
+    xattrNames: string[] | null, xattrValues: Buffer[] | null,
+    aSec: number, aNsec: number, mSec: number, mNsec: number,
+  ): void;
+  /** The same for `name` in dirfd without following it (no chmod on a symlink); returns the
+   * st_mode it had before. */
+  setMetaAt(
+    dirfd: number, name: PathArg, uid: number, gid: number, mode: number,
+    xattrNames: string[] | null, xattrValues: Buffer[] | null,
+    aSec: number, aNsec: number, mSec: number, mNsec: number,
+  ): number;
+  fsetxattr(fd: number, name: string, value: Buffer, flags: number): void;
+  lsetxattr(path: PathArg, name: string, value: Buffer, flags: number): void;
+  /** lsetxattr on /proc/self/fd/<dirfd>/<entry>; entry is one component. */
+  lsetxattrat(dirfd: number, entry: PathArg, name: string, value: Buffer, flags: number): void;
+  flistxattr(fd: number): string[];
+  llistxattr(path: PathArg): string[];
+  /** entry '' means the directory open at dirfd itself. */
+  llistxattrat(dirfd: number, entry: PathArg): string[];
+  fgetxattr(fd: number, name: string): Buffer;
+  lgetxattr(path: PathArg, name: string): Buffer;
+  lgetxattrat(dirfd: number, entry: PathArg, name: string): Buffer;
+  constants: NativeConstants;
+}
+
+export interface NativeConstants {
+  O_RDONLY: number; O_WRONLY: number; O_RDWR: number; O_CREAT: number; O_EXCL: number;
+  O_TRUNC: number; O_APPEND: number; O_NOFOLLOW: number; O_DIRECTORY: number; O_CLOEXEC: number;
+  O_PATH: number; O_NONBLOCK: number; O_NOCTTY: number; O_NOATIME: number; O_TMPFILE: number;
+  AT_FDCWD: number; AT_SYMLINK_NOFOLLOW: number; AT_SYMLINK_FOLLOW: number; AT_REMOVEDIR: number;
+  AT_EMPTY_PATH: number;
+  RESOLVE_NO_XDEV: number; RESOLVE_NO_MAGICLINKS: number; RESOLVE_NO_SYMLINKS: number;
+  RESOLVE_BENEATH: number; RESOLVE_IN_ROOT: number;
+  S_IFMT: number; S_IFREG: number; S_IFDIR: number; S_IFLNK: number; S_IFCHR: number;
+  S_IFBLK: number; S_IFIFO: number; S_IFSOCK: number;
+  RENAME_NOREPLACE: number; RENAME_EXCHANGE: number; RENAME_WHITEOUT: number;
+  UTIME_NOW: number; UTIME_OMIT: number;
+  XATTR_CREATE: number; XATTR_REPLACE: number;
+  PATH_MAX: number;
+}
+
+/** From dist/src/fs/native.js (and src/fs/native.ts) up to the package root. */
+const ADDON_PATH = '../../../native/build/Release/ocibundle_native.node';
+
+let cached: NativeAddon | null = null;
+
+/** The addon, loaded once. Throws OciBundleError('ENATIVE') when it is not built. */
+export function native(): NativeAddon {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  try {
+    cached = require(ADDON_PATH) as NativeAddon;
+  } catch (e) {
+    const resolved = new URL(ADDON_PATH, import.meta.url).pathname;
+    throw new OciBundleError(
+      'ENATIVE',
+      `native addon not loadable at ${resolved}: run \`npm run build:native\` (needs g++, make, python3)`,
+      { cause: e },
+    );
+  }
+  return cached;
+}

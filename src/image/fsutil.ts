@@ -1,0 +1,92 @@
+// Small file-system helpers for the directory store: no-follow reads of regular files with a
+// size cap, atomic replacement (temp file, fsync, rename, fsync dir) and owner matching.
+// Knows nothing of OCI documents.
+import { constants as C, promises as fsp } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { OciBundleError } from '../errors.js';
+
+export const TMP_PREFIX = '.ocibundle-tmp-';
+const OPEN_RO = C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK;
+
+/** Identity of a file's current content: inode, size and ns mtime (an atomic rename changes the inode). */
+export function stampOf(st: { ino: bigint; size: bigint; mtimeNs: bigint; ctimeNs: bigint }): string {
+  return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
+
+export async function statStamp(path: string): Promise<string | undefined> {
+  try {
+    return stampOf(await fsp.lstat(path, { bigint: true }));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads a regular file without following a final symlink; ELIMIT beyond `cap` bytes. */
+export async function readRegularFile(path: string, cap: number, what: string, onStamp?: (stamp: string) => void): Promise<Buffer> {
+  const fh = await fsp.open(path, OPEN_RO);
+  try {
+    const big = await fh.stat({ bigint: true });
+    onStamp?.(stampOf(big));
+    const st = { isFile: () => big.isFile(), size: Number(big.size) };
+    if (!st.isFile()) throw new OciBundleError('EBADLAYOUT', `${what} ${path} is not a regular file`);
+    if (st.size > cap) throw new OciBundleError('ELIMIT', `${what} ${path} is ${st.size} bytes, over the ${cap}-byte limit`);
+    const buf = Buffer.allocUnsafe(st.size + 1);
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n > st.size) throw new OciBundleError('EBADLAYOUT', `${what} ${path} grew while being read`);
+    }
+    return buf.subarray(0, n);
+  } finally {
+    await fh.close();
+  }
+}
+
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
+/** The owner new files should get: the directory's, when we are allowed to give it. */
+export async function ownerOf(dir: string): Promise<Owner | undefined> {
+  const st = await fsp.stat(dir);
+  if (process.getuid?.() === st.uid && process.getgid?.() === st.gid) return undefined;
+  return { uid: st.uid, gid: st.gid };
+}
+
+export function tempName(dir: string): string {
+  return join(dir, `${TMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+}
+
+/** Writes `bytes` to `dest` atomically: temp file in `tmpDir` (same fs), fsync, rename, fsync dir. */
+export async function writeAtomic(tmpDir: string, dest: string, bytes: Uint8Array, mode: number, owner?: Owner): Promise<void> {
+  const tmp = tempName(tmpDir);
+  const fh = await fsp.open(tmp, C.O_CREAT | C.O_EXCL | C.O_WRONLY, mode);
+  try {
+    try {
+      await fh.writeFile(bytes);
+      if (owner) await fh.chown(owner.uid, owner.gid).catch(() => undefined);
+      await fh.chmod(mode);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.rename(tmp, dest);
+  } catch (e) {
+    await fsp.unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  await fsyncDir(dest.slice(0, dest.lastIndexOf('/')) || '/');
+}
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, C.O_RDONLY | C.O_DIRECTORY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,202 @@
+// Blob storage behind a small interface (open/stat/put/list/remove blobs, read/write the
+// index, lock the index), with a directory store for real layouts and an in-memory store
+// for tests. Stores check where bytes come from (regular file, inside the layout); they do
+// not verify digests: blob.ts does.
+import { constants as C, promises as fsp, read as fsRead, close as fsClose, open as fsOpen, fstat as fsFstat, readlink } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { OciBundleError } from '../errors.js';
+import { blobRelPath, digestOf, isValidDigest, parseDigest } from './digest.js';
+import { readRegularFile, statStamp, writeAtomic, ownerOf, type Owner } from './fsutil.js';
+import { acquireLock, type Release } from './lock.js';
+
+/** An open blob: read sequentially into a buffer (0 at end of file), then close. */
+export interface RawBlob {
+  /** Size the storage reports for the blob (st_size for a file). */
+  readonly size: number;
+  read(buf: Buffer, length: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface BlobStore {
+  /** Opens a blob; ENOBLOB if absent, EBLOBTYPE if not a regular file inside the layout. */
+  openBlob(digest: string): Promise<RawBlob>;
+  /** The stored size, or undefined when the blob is absent. */
+  statBlob(digest: string): Promise<number | undefined>;
+  /** Stores bytes as a blob (no-op if present); returns the sha256 digest. */
+  putBlob(bytes: Uint8Array): Promise<string>;
+  /** Every stored blob digest (names that are not valid digests are skipped). */
+  listBlobs(): Promise<string[]>;
+  removeBlob(digest: string): Promise<void>;
+  readIndex(): Promise<Buffer>;
+  /** A stamp of index.json as last read by readIndex, and of it now (undefined: unknown). */
+  lastIndexStamp?: string | undefined;
+  currentIndexStamp?(): Promise<string | undefined>;
+  writeIndex(bytes: Uint8Array): Promise<void>;
+  /** Takes the inter-process index lock. */
+  lock(): Promise<Release>;
+}
+
+export const INDEX_CAP = 64 * 1024 * 1024;
+export const LOCK_NAME = '.ocibundle-index.lock';
+const pread = promisify(fsRead);
+const pclose = promisify(fsClose);
+const preadlink = promisify(readlink);
+const popen = promisify(fsOpen);
+const pfstat = promisify(fsFstat);
+const OPEN_BLOB = C.O_RDONLY | C.O_NONBLOCK | C.O_NOFOLLOW;
+
+/** A store over an OCI layout directory. `realRoot` is the layout path with symlinks resolved. */
+export class DirStore implements BlobStore {
+  private owner: Promise<Owner | undefined> | undefined;
+  constructor(readonly root: string, readonly realRoot: string) {}
+
+  /**
+   * Symlink policy: the blob file itself is opened with O_NOFOLLOW, and the path the kernel
+   * reports for the open file (/proc/self/fd) must be exactly <layout>/blobs/<alg>/<hex>.
+   * So every symlink on a blob's path is refused, even one that points inside the layout.
+   */
+  async openBlob(digest: string): Promise<RawBlob> {
+    const rel = blobRelPath(digest);
+    let fd: number;
+    try {
+      fd = await popen(join(this.root, rel), OPEN_BLOB);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new OciBundleError('ENOBLOB', `blob ${digest} not found in layout ${this.root}`, { cause: e });
+      if (code === 'ELOOP') throw new OciBundleError('EBLOBTYPE', `blob ${digest} is a symlink; refused`, { cause: e });
+      if (code === 'ENXIO' || code === 'ENODEV' || code === 'EOPNOTSUPP') throw new OciBundleError('EBLOBTYPE', `blob ${digest} is not a regular file`, { cause: e });
+      throw new OciBundleError('EIO', `cannot open blob ${digest}`, { cause: e });
+    }
+    try {
+      const st = await pfstat(fd);
+      if (!st.isFile()) throw new OciBundleError('EBLOBTYPE', `blob ${digest} is not a regular file; refused`);
+      const real = await preadlink(`/proc/self/fd/${fd}`).catch(() => undefined);
+      if (real !== undefined && real !== join(this.realRoot, rel)) {
+        throw new OciBundleError('EBLOBTYPE', `blob ${digest} resolves to ${real}, outside its place in the layout; refused`);
+      }
+      return {
+        size: st.size,
+        read: async (buf, length) => (await pread(fd, buf, 0, length, null)).bytesRead,
+        close: () => pclose(fd),
+      };
+    } catch (e) {
+      await pclose(fd).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async statBlob(digest: string): Promise<number | undefined> {
+    try {
+      const st = await fsp.lstat(join(this.root, blobRelPath(digest)));
+      return st.isFile() ? st.size : undefined;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  private getOwner(): Promise<Owner | undefined> {
+    this.owner ??= ownerOf(this.root);
+    return this.owner;
+  }
+
+  async putBlob(bytes: Uint8Array): Promise<string> {
+    const digest = digestOf(bytes);
+    if ((await this.statBlob(digest)) === bytes.length) return digest;
+    const { algorithm } = parseDigest(digest);
+    const dir = join(this.root, 'blobs', algorithm);
+    await fsp.mkdir(dir, { recursive: true, mode: 0o755 });
+    await writeAtomic(this.root, join(this.root, blobRelPath(digest)), bytes, 0o644, await this.getOwner());
+    return digest;
+  }
+
+  async listBlobs(): Promise<string[]> {
+    const out: string[] = [];
+    for (const alg of ['sha256', 'sha512']) {
+      let names: string[];
+      try {
+        names = await fsp.readdir(join(this.root, 'blobs', alg));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw e;
+      }
+      for (const n of names) if (isValidDigest(`${alg}:${n}`)) out.push(`${alg}:${n}`);
+    }
+    return out;
+  }
+
+  async removeBlob(digest: string): Promise<void> {
+    await fsp.unlink(join(this.root, blobRelPath(digest)));
+  }
+
+  lastIndexStamp: string | undefined;
+  readIndex(): Promise<Buffer> {
+    this.lastIndexStamp = undefined;
+    return readRegularFile(join(this.root, 'index.json'), INDEX_CAP, 'index', (s) => (this.lastIndexStamp = s));
+  }
+
+  currentIndexStamp(): Promise<string | undefined> {
+    return statStamp(join(this.root, 'index.json'));
+  }
+
+  async writeIndex(bytes: Uint8Array): Promise<void> {
+    await writeAtomic(this.root, join(this.root, 'index.json'), bytes, 0o644, await this.getOwner());
+  }
+
+  lock(): Promise<Release> {
+    return acquireLock(join(this.root, LOCK_NAME));
+  }
+}
+
+/** An in-memory store for unit tests. Blobs may be stored under any digest (to model corruption). */
+export class MemStore implements BlobStore {
+  readonly blobs = new Map<string, Buffer>();
+  index: Buffer;
+  private locked: Promise<void> = Promise.resolve();
+  constructor(index: object = { schemaVersion: 2, manifests: [] }) {
+    this.index = Buffer.from(JSON.stringify(index));
+  }
+  async openBlob(digest: string): Promise<RawBlob> {
+    blobRelPath(digest);
+    const b = this.blobs.get(digest);
+    if (!b) throw new OciBundleError('ENOBLOB', `blob ${digest} not found in memory store`);
+    let pos = 0;
+    return {
+      size: b.length,
+      read: async (buf, length) => {
+        const n = b.copy(buf, 0, pos, Math.min(b.length, pos + length));
+        pos += n;
+        return n;
+      },
+      close: async () => undefined,
+    };
+  }
+  async statBlob(digest: string): Promise<number | undefined> {
+    return this.blobs.get(digest)?.length;
+  }
+  async putBlob(bytes: Uint8Array): Promise<string> {
+    const d = digestOf(bytes);
+    this.blobs.set(d, Buffer.from(bytes));
+    return d;
+  }
+  async listBlobs(): Promise<string[]> {
+    return [...this.blobs.keys()];
+  }
+  async removeBlob(digest: string): Promise<void> {
+    this.blobs.delete(digest);
+  }
+  async readIndex(): Promise<Buffer> {
+    return this.index;
+  }
+  async writeIndex(bytes: Uint8Array): Promise<void> {
+    this.index = Buffer.from(bytes);
+  }
+  async lock(): Promise<Release> {
+    let release!: () => void;
+    const prev = this.locked;
+    this.locked = new Promise<void>((r) => (release = r));
+    await prev;
+    return async () => release();
+  }
+}
