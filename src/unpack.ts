@@ -3,16 +3,14 @@
 // the applier, then rename into place and write config.json last. Any failure or abort
 // removes what this run made; a SIGKILLed run leaves only a `.ocibundle-*.tmp` name behind,
 // which the next run clears. Owns the bundle's life cycle, not the semantics of entries.
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { OciBundleError, type WarnFn } from './errors.js';
 import { RootFS } from './fs/rootfs.js';
-import { openBlob, layerCompression, type Descriptor, type ResolvedImage } from './image/index.js';
+import { openBlob, type Descriptor, type ResolvedImage } from './image/index.js';
+import { layerStreams } from './pipeline/layer-stream.js';
 import { openImage } from './open-image.js';
 import { Applier, type ApplyStats } from './layer/apply.js';
-import { createDecompressor } from './layer/decompress.js';
 import { TarParser } from './layer/tar.js';
 import type { IdMap } from './layer/ids.js';
 import { buildRuntimeConfig, readUserDb, writeFileAtomic, type RuntimeConfigOptions } from './runtime-config.js';
@@ -109,7 +107,11 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackSummary> {
     };
   } catch (e) {
     fs?.close();
-    rmSync(tmpRootfs, { recursive: true, force: true });
+    try {
+      removeTree(tmpRootfs);
+    } catch {
+      // keep the first error; the `.ocibundle-*.tmp` name is cleared by the next run
+    }
     if (opts.signal?.aborted) throw new OciBundleError('EINTERRUPTED', 'unpack interrupted; nothing was left behind', { cause: e });
     throw e;
   }
@@ -120,53 +122,45 @@ async function applyLayers(img: ResolvedImage, applier: Applier, opts: UnpackOpt
   const compressedTotal = img.layers.reduce((n, l) => n + l.size, 0);
   let compressedDone = 0;
   const out: LayerSummary[] = [];
-  for (const [i, desc] of img.layers.entries()) {
-    const diffId = diffIds[i]!;
-    const progress = (n: number) => {
-      compressedDone += n;
+  const streams = layerStreams(img, opts.signal === undefined ? {} : { signal: opts.signal });
+  try {
+    for (const [i, desc] of img.layers.entries()) {
       opts.onProgress?.({ layer: i, layers: img.layers.length, compressedDone, compressedTotal });
-    };
-    await applyLayer(img, desc, diffId, applier, opts.signal, progress);
-    out.push({ digest: desc.digest, diffId, mediaType: desc.mediaType, size: desc.size });
+      try {
+        await applyLayer(desc, streams.layer(i), applier, opts.signal);
+      } catch (e) {
+        // A tampered blob usually breaks decompression or the tar first: name the real fault.
+        const tampered = opts.signal?.aborted ? null : await blobFault(img, desc);
+        throw tampered ? new OciBundleError(tampered.code, tampered.message, { cause: e }) : e;
+      }
+      compressedDone += desc.size;
+      opts.onProgress?.({ layer: i, layers: img.layers.length, compressedDone, compressedTotal });
+      out.push({ digest: desc.digest, diffId: diffIds[i]!, mediaType: desc.mediaType, size: desc.size });
+    }
+  } finally {
+    await streams.close();
   }
   return out;
 }
 
-/** One layer: blob (size+digest verified) -> decompress -> diff_id hash + tar -> applier. */
-async function applyLayer(
-  img: ResolvedImage,
-  desc: Descriptor,
-  diffId: string,
-  applier: Applier,
-  signal: AbortSignal | undefined,
-  progress: (n: number) => void,
-): Promise<void> {
-  const alg = diffId.slice(0, diffId.indexOf(':'));
-  const hash = createHash(alg);
+/**
+ * One layer: its verified, decompressed bytes (see src/pipeline) -> tar parser -> applier.
+ * Bytes after the end-of-archive marker are still read (and hashed) by the source.
+ */
+async function applyLayer(desc: Descriptor, source: AsyncIterable<Buffer>, applier: Applier, signal: AbortSignal | undefined): Promise<void> {
   const parser = new TarParser(applier.layer());
-  const blob = openBlob(img.layout, desc);
-  blob.on('data', (c: Buffer) => progress(c.length));
   try {
-    await pipeline(
-      blob,
-      createDecompressor(layerCompression(desc.mediaType)),
-      async (source: AsyncIterable<Buffer>) => {
-        for await (const chunk of source) {
-          hash.update(chunk);
-          if (!parser.finished) parser.write(chunk);
-        }
-        parser.end();
-      },
-      signal === undefined ? {} : { signal },
-    );
+    for await (const chunk of source) {
+      if (signal?.aborted) throw new OciBundleError('EINTERRUPTED', 'unpack interrupted');
+      if (!parser.finished) parser.write(chunk);
+    }
+    parser.end();
   } catch (e) {
     applier.abort();
     if (e instanceof OciBundleError) throw e;
+    const code = (e as { code?: string }).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw new OciBundleError('ELIMIT', `layer ${desc.digest}: disk full`, { cause: e });
     throw new OciBundleError('ETAR', `layer ${desc.digest}: ${(e as Error).message}`, { cause: e });
-  }
-  const got = `${alg}:${hash.digest('hex')}`;
-  if (got !== diffId) {
-    throw new OciBundleError('EDIFFID', `layer ${desc.digest} has diff_id ${got}, but the config says ${diffId}`);
   }
 }
 
@@ -199,10 +193,41 @@ function planTargets(opts: UnpackOptions): Targets {
   return { workDir: target, rootfs, config, rootfsOnly: false, force };
 }
 
+/** EDIGEST/ESIZE when the layer blob does not match its descriptor, else null. */
+async function blobFault(img: ResolvedImage, desc: Descriptor): Promise<OciBundleError | null> {
+  try {
+    for await (const chunk of openBlob(img.layout, desc)) void chunk;
+    return null;
+  } catch (e) {
+    return e instanceof OciBundleError && (e.code === 'EDIGEST' || e.code === 'ESIZE') ? e : null;
+  }
+}
+
+/**
+ * rm -rf for a tree this run made or is replacing. rmSync works on host paths and fails on
+ * trees deeper than PATH_MAX (a hostile image can build one through symlinked parents);
+ * then the tree is emptied through fd-relative RootFS removal and removed again.
+ */
+function removeTree(p: string): void {
+  try {
+    rmSync(p, { recursive: true, force: true });
+    return;
+  } catch (e) {
+    if (!lstatSync(p, { throwIfNoEntry: false })?.isDirectory()) throw e;
+  }
+  const fs = RootFS.open(p);
+  try {
+    for (const name of fs.readdir('.')) fs.remove(name);
+  } finally {
+    fs.close();
+  }
+  rmSync(p, { recursive: true, force: true });
+}
+
 /** Remove leftovers of runs that were killed before they could clean up. */
 function clearStale(dir: string, prefix: string): void {
   for (const name of readdirSync(dir)) {
-    if (name.startsWith(prefix) && name.endsWith('.tmp')) rmSync(join(dir, name), { recursive: true, force: true });
+    if (name.startsWith(prefix) && name.endsWith('.tmp')) removeTree(join(dir, name));
   }
 }
 
@@ -210,7 +235,7 @@ function clearStale(dir: string, prefix: string): void {
 function publish(t: Targets, tmpRootfs: string, configText: string | null): void {
   if (t.force) {
     if (t.config) rmSync(t.config, { force: true });
-    rmSync(t.rootfs, { recursive: true, force: true });
+    removeTree(t.rootfs);
   }
   renameSync(tmpRootfs, t.rootfs);
   if (t.config === null || configText === null) return;

@@ -3,9 +3,9 @@
 // src/runtime-config.ts; this file only translates flags and prints.
 import type { Argv, CommandModule } from 'yargs';
 import { OciBundleError } from '../errors.js';
-import { parseIdMap, type IdMap } from '../spec/index.js';
-import { unpack, type UnpackOptions, type UnpackProgress, type UnpackSummary } from '../unpack.js';
-import { writeRuntimeConfig } from '../runtime-config.js';
+import type { IdMap } from '../spec/index.js';
+import { parseIdMap } from '../spec/idmap.js';
+import type { UnpackOptions, UnpackProgress, UnpackSummary } from '../unpack.js';
 import { printJson, printMessage, stderrWarner } from './output.js';
 
 interface UnpackArgs {
@@ -104,7 +104,7 @@ function progressReporter(verbose: boolean): ((p: UnpackProgress) => void) | und
 async function runUnpack(args: UnpackArgs, rootfsOnly: boolean): Promise<void> {
   const warn = stderrWarner();
   const progress = args.verbose || process.stderr.isTTY ? progressReporter(args.verbose) : undefined;
-  const summary: UnpackSummary = await withSignals((signal) => {
+  const summary: UnpackSummary = await withSignals(async (signal) => {
     const opts: UnpackOptions = {
       image: args.image,
       bundle: args.bundle,
@@ -122,6 +122,7 @@ async function runUnpack(args: UnpackArgs, rootfsOnly: boolean): Promise<void> {
     if (args.platform !== undefined) opts.platform = args.platform;
     if (args['max-size'] !== undefined) opts.maxSize = parseSize(args['max-size']);
     if (progress) opts.onProgress = progress;
+    const { unpack } = await import('../unpack.js');
     return unpack(opts);
   });
   if (args.json) printJson(summary);
@@ -175,6 +176,7 @@ const rawRuntimeConfig: CommandModule<object, RuntimeConfigArgs> = {
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing file' })
       .example('$0 raw runtime-config --image busybox:user --rootfs bundle/rootfs config.json', '') as unknown as Argv<RuntimeConfigArgs>,
   handler: async (args) => {
+    const { writeRuntimeConfig } = await import('../runtime-config.js');
     await writeRuntimeConfig({
       image: args.image,
       config: args.config,

@@ -1,0 +1,124 @@
+// Where the unpacker gets each layer's decompressed, verified bytes from: a worker thread for
+// images big enough to pay for its start-up (decompression and hashing run beside the file
+// writes), or the same steps inline for small ones. Either way: chunks in order, and the
+// layer's blob digest, size and diff_id checked before its end is reported.
+import { createHash } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import { OciBundleError } from '../errors.js';
+import { openBlob, layerCompression, type ResolvedImage } from '../image/index.js';
+import { createDecompressor } from '../layer/decompress.js';
+import { fromWire, type FromWorker, type WorkerInput } from './protocol.js';
+
+/** Per-layer byte sources: call `layer(i)` for i = 0, 1, ... in order, then `close()`. */
+export interface LayerStreams {
+  layer(i: number): AsyncIterable<Buffer>;
+  close(): Promise<void>;
+}
+
+/** Below this much compressed data, a worker's start-up (~30 ms) costs more than it saves. */
+export const WORKER_THRESHOLD = 4 * 1024 * 1024;
+/** The worker's output ring: bounds the decompressed bytes in flight. */
+const RING_BYTES = 8 * 1024 * 1024;
+
+export function layerStreams(img: ResolvedImage, opts: { worker?: boolean; signal?: AbortSignal } = {}): LayerStreams {
+  const total = img.layers.reduce((n, l) => n + l.size, 0);
+  const useWorker = opts.worker ?? total >= WORKER_THRESHOLD;
+  return useWorker ? new WorkerStreams(img, opts.signal) : new InlineStreams(img, opts.signal);
+}
+
+class InlineStreams implements LayerStreams {
+  constructor(
+    private readonly img: ResolvedImage,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  async *layer(i: number): AsyncIterable<Buffer> {
+    const desc = this.img.layers[i]!;
+    const diffId = this.img.config.rootfs.diff_ids[i]!;
+    const alg = diffId.slice(0, diffId.indexOf(':'));
+    const hash = createHash(alg);
+    const blob = openBlob(this.img.layout, desc);
+    const source = createDecompressor(layerCompression(desc.mediaType), { label: desc.digest });
+    // The blob's size/digest error (raised at its end) must fail the decompressed stream too.
+    blob.on('error', (e) => source.destroy(e));
+    const onAbort = () => blob.destroy(new OciBundleError('EINTERRUPTED', 'unpack interrupted'));
+    this.signal?.addEventListener('abort', onAbort);
+    try {
+      blob.pipe(source);
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        hash.update(chunk);
+        yield chunk;
+      }
+    } finally {
+      this.signal?.removeEventListener('abort', onAbort);
+      blob.destroy();
+    }
+    const got = `${alg}:${hash.digest('hex')}`;
+    if (got !== diffId) throw new OciBundleError('EDIFFID', `layer ${desc.digest} has diff_id ${got}, but the config says ${diffId}`);
+  }
+
+  async close(): Promise<void> {}
+}
+
+class WorkerStreams implements LayerStreams {
+  private readonly worker: Worker;
+  private readonly queues: FromWorker[][] = [];
+  private wake: (() => void) | null = null;
+  private fatal: unknown = null;
+  private closed = false;
+  private readonly ring = new SharedArrayBuffer(RING_BYTES);
+
+  constructor(img: ResolvedImage, signal: AbortSignal | undefined) {
+    const input: WorkerInput = {
+      layoutPath: img.layout.path,
+      layers: img.layers.map((descriptor, i) => ({ descriptor, diffId: img.config.rootfs.diff_ids[i]! })),
+      ring: this.ring,
+    };
+    // A small young generation: the worker's garbage is zlib output it has already copied.
+    this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: input, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+    this.worker.on('message', (m: FromWorker) => {
+      (this.queues[m.layer] ??= []).push(m);
+      this.poke();
+    });
+    this.worker.on('error', (e) => {
+      this.fatal = e;
+      this.poke();
+    });
+    this.worker.on('exit', (code) => {
+      if (!this.closed && code !== 0) this.fatal ??= new OciBundleError('EIO', `layer worker exited with status ${code}`);
+      this.poke();
+    });
+    signal?.addEventListener('abort', () => {
+      this.fatal ??= new OciBundleError('EINTERRUPTED', 'unpack interrupted');
+      this.poke();
+    });
+  }
+
+  private poke(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  async *layer(i: number): AsyncIterable<Buffer> {
+    const q = (this.queues[i] ??= []);
+    while (true) {
+      const m = q.shift();
+      if (m === undefined) {
+        if (this.fatal) throw this.fatal;
+        await new Promise<void>((r) => (this.wake = r));
+        continue;
+      }
+      if (m.t === 'end') return;
+      if (m.t === 'error') throw fromWire(m);
+      // The view is valid until credit returns its space; the consumer uses it synchronously.
+      yield Buffer.from(this.ring, m.off, m.len);
+      this.worker.postMessage({ t: 'credit', bytes: m.skip + m.len });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.worker.terminate();
+  }
+}
