@@ -23,7 +23,8 @@ export interface BenchOptions {
 export const DEFAULT_IMAGES = ['debian', 'big', 'big-zstd'];
 
 export const USAGE = `usage: npm run bench -- [options]
-  -i, --images LIST      comma-separated images of ../shared/bench (default ${DEFAULT_IMAGES.join(',')})
+  -i, --images LIST      comma-separated images of ../shared/bench, NAME[:TAG] (default
+                         ${DEFAULT_IMAGES.join(',')}; tag latest)
   -r, --runs N           timed runs of every case (default 3), alternating between cases
   -f, --fs loop|tmpfs|DIR  file system under test (default loop: benchfs.sh's journaled ext4)
   -c, --cases REGEX      only cases whose id matches (ids: ocibundle, ocibundle-raw, umoci,
@@ -36,7 +37,7 @@ export const USAGE = `usage: npm run bench -- [options]
 Environment: IMAGES (default /tmp/ocibundle-images), OCIBUNDLE (default bin/ocibundle).`;
 
 const OPTSTRING = ':i:(images)r:(runs)f:(fs)c:(cases)j:(json)t:(layout-tags)S(skip-layout)k(check)h(help)';
-const IMAGE_NAME = /^[a-z0-9][a-z0-9._-]*$/;
+const IMAGE_NAME = /^[a-z0-9][a-z0-9._-]*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?$/;
 
 function usage(message: string): OciBundleError {
   return new OciBundleError('EUSAGE', message);

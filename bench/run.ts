@@ -108,12 +108,19 @@ interface GroupInfo {
   tags?: number;
 }
 
+/** `NAME[:TAG]` of --images: the layout directory's name and the tag to unpack. */
+function splitImage(image: string): { name: string; tag: string } {
+  const i = image.indexOf(':');
+  return i < 0 ? { name: image, tag: 'latest' } : { name: image.slice(0, i), tag: image.slice(i + 1) };
+}
+
 async function benchImage(image: string, env: Env, fs: FsTarget, opts: BenchOptions, timer: Timer, groups: GroupInfo[]): Promise<CaseResult[]> {
-  const layout = join(fs.root, 'layouts', image);
-  log(`${image}: ${await copyLayoutOnce(join(env.images, image), layout)} layout to ${layout}`);
-  const layers: LayerFile[] = await layerFiles(layout, 'latest');
+  const { name, tag } = splitImage(image);
+  const layout = join(fs.root, 'layouts', name);
+  log(`${image}: ${await copyLayoutOnce(join(env.images, name), layout)} layout to ${layout}`);
+  const layers: LayerFile[] = await layerFiles(layout, tag);
   const out = join(fs.root, 'out');
-  const cases = filterCases(unpackCases({ layout, tag: 'latest', out, ocibundle: env.ocibundle, layers }), opts);
+  const cases = filterCases(unpackCases({ layout, tag, out, ocibundle: env.ocibundle, layers }), opts);
   groups.push({ group: image, kind: imageKind(layers), layout, layers: layers.length });
   await warmCache(layers.map((l) => l.path));
   return timeGroup(image, cases, opts.runs, timer, () => resetOutput(out));
@@ -194,7 +201,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const scratchBase = (await exists('/dev/shm')) ? '/dev/shm' : (process.env['TMPDIR'] ?? '/tmp');
   timer.scratch = await mkdtemp(join(scratchBase, 'ocibundle-bench-'));
   try {
-    await ensureImages(env, [...opts.images, ...(opts.skipLayout ? [] : ['busybox'])]);
+    await ensureImages(env, [...opts.images.map((i) => splitImage(i).name), ...(opts.skipLayout ? [] : ['busybox'])]);
     fs = await prepareFs(opts.fs, env.images, env.sharedBench);
     for (const n of fs.notes) log(n);
     const facts = await machineFacts(REPO);

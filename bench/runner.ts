@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { access, readFile, rm, constants } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseTimeOutput, TIME_FORMAT } from './gnu-time.js';
+import { failureLine } from './failure-text.js';
 import { run } from './proc.js';
 import type { RunSample } from './types.js';
 
@@ -28,9 +29,9 @@ export interface Timer {
   scratch: string;
 }
 
-const TAIL = 400;
+const TAIL = 8192;
 
-/** Run `script` once under the timer; stdout is discarded, stderr's tail kept for failures. */
+/** Run `script` once under the timer; stdout is discarded, the telling line of stderr kept for failures. */
 export function timeScript(script: string, runNo: number, timer: Timer): Promise<RunSample> {
   const timeFile = join(timer.scratch, 'time.txt');
   const [cmd, args] =
@@ -59,7 +60,7 @@ export function timeScript(script: string, runNo: number, timer: Timer): Promise
         sysS: figures?.sysS ?? null,
         rc,
       };
-      if (rc !== 0) sample.errorTail = tail.trim().split('\n').slice(-4).join(' | ');
+      if (rc !== 0) sample.errorTail = failureLine(tail);
       resolve(sample);
     };
     child.on('error', (e) => {

@@ -28,7 +28,7 @@ export interface RunSample {
   sysS: number | null;
   /** exit status of the command (bash's) */
   rc: number;
-  /** last bytes of stderr when rc != 0 */
+  /** the line of stderr that says what failed, when rc != 0 */
   errorTail?: string;
 }
 

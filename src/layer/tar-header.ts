@@ -31,7 +31,7 @@ export type Format = 'v7' | 'ustar' | 'gnu' | 'star';
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
-/** Sum of all 512 bytes; 0 means an all-zero (end-of-archive) block. */
+/** True for an all-zero block (the end-of-archive marker). */
 export function isZeroBlock(b: Buffer, off: number): boolean {
   for (let i = off, end = off + BLOCK; i < end; i++) if (b[i] !== 0) return false;
   return true;

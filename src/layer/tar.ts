@@ -3,7 +3,7 @@
 // archive framing: headers, GNU long names/links, PAX 'x'/'g', sparse expansion, the trailer.
 // Does not normalise names, apply whiteouts or touch the file system: that is the applier's.
 import { OciBundleError } from '../errors.js';
-import { BLOCK, F, bad, checksumOk, cString, decodeUtf8, formatOf, isZeroBlock, parseNumeric, type Format } from './tar-header.js';
+import { BLOCK, F, bad, checksumOk, cString, decodeUtf8, formatOf, isZeroBlock, parseNumeric } from './tar-header.js';
 import { parsePax, type PaxValues } from './tar-pax.js';
 import { parseSparse1Map, readGnuSparseEntries, SparseExpander, validateSparse } from './tar-sparse.js';
 
@@ -58,8 +58,6 @@ const META_GLOBAL = 4;
 const META_GNU_EXT = 5;
 const META_SPARSE1 = 6;
 
-const EMPTY_XATTRS: ReadonlyMap<string, Buffer> = new Map();
-
 /**
  * Streaming tar parser. Framing decisions, matching GNU tar and Go's archive/tar (umoci):
  * - EOF exactly at a header boundary without the two zero blocks is accepted, and so is EOF
@@ -91,6 +89,9 @@ export class TarParser {
   private sparse: SparseExpander | null = null;
   private sparseMap: number[] = [];
   private sparseReal = 0;
+  private sparse1Lines = 0;
+  private sparse1Need = 1;
+  private sparse1Blocks: Buffer[] = [];
   private failed: unknown = null;
   private readonly maxEntrySize: number;
   private readonly onData: (b: Buffer) => void;
@@ -323,9 +324,8 @@ export class TarParser {
       linkname: type === 'symlink' || type === 'hardlink' ? linkname : '',
       devmajor,
       devminor,
-      xattrs: pax?.xattrs ?? (EMPTY_XATTRS as Map<string, Buffer>),
+      xattrs: pax?.xattrs ?? new Map(),
     };
-    if (entry.xattrs === EMPTY_XATTRS) entry.xattrs = new Map();
 
     if (type !== 'file') {
       this.emitNoData(entry);
@@ -365,6 +365,9 @@ export class TarParser {
       if (sp.major === 1) {
         if (sp.minor !== 0) throw bad(`unsupported GNU sparse format ${sp.major}.${sp.minor}`, where);
         if (dataSize < BLOCK) throw bad('GNU sparse 1.0 entry is too short for its map', where);
+        this.sparse1Lines = 0;
+        this.sparse1Need = 1;
+        this.sparse1Blocks = [];
         this.startMeta(META_SPARSE1, BLOCK);
       } else {
         this.sparseMap = sp.map;
@@ -442,15 +445,26 @@ export class TarParser {
       }
       case META_SPARSE1: {
         const where = () => `entry ${JSON.stringify(this.entry?.name)} at archive offset ${pos}`;
-        const r = parseSparse1Map(buf, where);
+        // Blocks are kept apart and parsed once enough lines arrived (no quadratic rescans).
+        this.sparse1Blocks.push(buf);
+        for (let i = 0; i < BLOCK; i++) {
+          if (buf[i] !== 0x0a) continue;
+          this.sparse1Lines++;
+          if (this.sparse1Lines === 1) {
+            const first = Buffer.concat(this.sparse1Blocks);
+            const count = Number(first.toString('latin1', 0, (this.sparse1Blocks.length - 1) * BLOCK + i));
+            if (count > MAX_META_SIZE / 4) throw bad(`GNU sparse 1.0 map declares ${count} fragments`, where);
+            this.sparse1Need = Number.isSafeInteger(count) ? 1 + 2 * count : 0;
+          }
+        }
+        const mapBytes = this.sparse1Blocks.length * BLOCK;
+        const r = this.sparse1Lines >= this.sparse1Need ? parseSparse1Map(Buffer.concat(this.sparse1Blocks), where) : null;
         if (r === null) {
-          if (buf.length + BLOCK > this.dataSize || buf.length >= MAX_META_SIZE) throw bad('GNU sparse 1.0 map is unterminated or too large', where);
-          const next = Buffer.allocUnsafe(buf.length + BLOCK);
-          buf.copy(next);
-          this.metaBuf = next;
-          this.state = ST_META;
+          if (mapBytes + BLOCK > this.dataSize || mapBytes >= MAX_META_SIZE) throw bad('GNU sparse 1.0 map is unterminated or too large', where);
+          this.startMeta(META_SPARSE1, BLOCK);
           return;
         }
+        this.sparse1Blocks = [];
         this.sparseMap = r.map;
         this.dataSize -= r.bytes;
         this.startSparse();
@@ -463,5 +477,3 @@ export class TarParser {
     } else this.state = ST_HEADER;
   }
 }
-
-export type { Format };

@@ -73,7 +73,7 @@ const TS_TYPES: Record<string, string> = {
 
 async function tarStreamRows(buf: Buffer): Promise<Row[]> {
   const rows: Row[] = [];
-  const ex = tarStream.extract({ allowUnknownFormat: true });
+  const ex = tarStream.extract({ allowUnknownFormat: true } as Parameters<typeof tarStream.extract>[0]);
   const done = new Promise<void>((resolve, reject) => {
     ex.on('entry', (h, stream, next) => {
       rows.push({

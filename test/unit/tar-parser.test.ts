@@ -189,6 +189,29 @@ test('sparse files are expanded (old GNU with extension blocks, PAX 0.0, 0.1, 1.
   }
 });
 
+test('sparse maps spanning several blocks (200 fragments)', () => {
+  const logical = Buffer.alloc(1_000_000);
+  const map: [number, number][] = [];
+  for (let i = 0; i < 200; i++) {
+    logical.fill(1 + (i % 250), i * 4096, i * 4096 + 512);
+    map.push([i * 4096, 512]);
+  }
+  for (const format of ['gnu-old', 'pax-0.0', 'pax-0.1', 'pax-1.0'] as const) {
+    for (const chunk of [512, 3000]) {
+      const r = collect(makeTar([{ name: 'many', content: logical, sparse: { format, map } }]), chunk);
+      assert.ok(r.entries[0]!.data.equals(logical), `${format}/${chunk}`);
+    }
+  }
+});
+
+test('hostile sparse 1.0 maps', () => {
+  const alias = 'GNUSparseFile.0/s';
+  const hdr = { 'GNU.sparse.major': '1', 'GNU.sparse.minor': '0', 'GNU.sparse.name': 's', 'GNU.sparse.realsize': '10' };
+  fails(makeTar([{ name: alias, content: Buffer.from('99999999\n'.padEnd(512, '\0')), pax: hdr }]), 'ETAR', /declares 99999999 fragments/);
+  fails(makeTar([{ name: alias, content: Buffer.from('2\n0\n1\n'.padEnd(1024, '7')), pax: hdr }]), 'ETAR', /unterminated or too large/);
+  fails(makeTar([{ name: alias, content: Buffer.from('1\nx\n1\n'.padEnd(512, '\0')), pax: hdr }]), 'ETAR', /bad number "x"/);
+});
+
 test('chunking invariance: every chunk size yields the same entries and data', () => {
   const buf = makeTar([
     { name: 'a'.repeat(150), content: 'x'.repeat(1000), longNameStyle: 'gnu' },
