@@ -4,21 +4,11 @@
 import type { Argv, CommandModule } from 'yargs';
 import { OciBundleError } from '../errors.js';
 import { printData, printJson, printMessage, stderrWarner } from './output.js';
-import {
-  checkLayoutPath,
-  gcLayout,
-  initLayout,
-  listTags,
-  openLayout,
-  parseImageRef,
-  REF_NAME_ANNOTATION,
-  statImage,
-  tagImage,
-  untagImage,
-  validateLayout,
-  type ImageRef,
-} from '../image/index.js';
-import { formatStat } from './layout-stat-format.js';
+import { checkLayoutPath, parseImageRef, type ImageRef } from '../image/reference.js';
+import { openLayout } from '../image/layout.js';
+import { REF_NAME_ANNOTATION } from '../image/types.js';
+// Only what ls/tag/rm need is imported up front; stat, gc and validate load their modules
+// in their handlers, so the common commands start fast.
 
 interface LayoutArgs {
   layout: string;
@@ -48,6 +38,7 @@ export const initCommand: CommandModule<object, LayoutArgs> = {
       .option('layout', { ...layoutOpt, demandOption: true })
       .example('$0 init --layout ./busybox', 'create ./busybox (it must not exist)') as unknown as Argv<LayoutArgs>,
   handler: async (argv) => {
+    const { initLayout } = await import('../image/layout.js');
     await initLayout(checkLayoutPath(argv.layout));
   },
 };
@@ -72,6 +63,7 @@ export const lsCommand: CommandModule<object, LayoutArgs> = {
       );
       return;
     }
+    const { listTags } = await import('../image/tags.js');
     const tags = listTags(layout.index);
     if (tags.length > 0) printData(tags.join('\n'));
   },
@@ -89,6 +81,7 @@ export const tagCommand: CommandModule<object, ImageArgs & { 'new-tag': string }
   handler: async (argv) => {
     const ref = parseImageRef(argv.image);
     const layout = await openLayout(ref.path);
+    const { tagImage } = await import('../image/update-index.js');
     if (ref.digest) {
       const { digestRoot } = await import('../image/resolve.js');
       await tagImage(layout, await digestRoot(layout, ref.digest, {}), String(argv['new-tag']));
@@ -110,6 +103,7 @@ export const rmCommand: CommandModule<object, ImageArgs> = {
     const ref = parseImageRef(argv.image);
     if (ref.digest) throw new OciBundleError('EUSAGE', 'rm takes a tag, not a digest');
     const layout = await openLayout(ref.path);
+    const { untagImage } = await import('../image/update-index.js');
     const n = await untagImage(layout, ref.tag!);
     if (n === 0) stderrWarner()({ code: 'ENOTAG', message: `tag ${ref.tag} not found in layout ${ref.path}; nothing removed` });
   },
@@ -128,6 +122,8 @@ export const statCommand: CommandModule<object, ImageArgs> = {
   handler: async (argv) => {
     const ref = parseImageRef(argv.image);
     const layout = await openLayout(ref.path);
+    const { statImage } = await import('../image/stat.js');
+    const { formatStat } = await import('./layout-stat-format.js');
     const st = await statImage(layout, refOf(ref), argv.platform ? { platform: argv.platform } : {});
     if (argv.json) printJson(st);
     else printData(formatStat(st));
@@ -145,6 +141,7 @@ export const gcCommand: CommandModule<object, LayoutArgs> = {
       .example('$0 gc --layout ./busybox --json', '{"removedBlobs": [...], "removedTemps": [...]}') as unknown as Argv<LayoutArgs>,
   handler: async (argv) => {
     const layout = await openLayout(checkLayoutPath(argv.layout));
+    const { gcLayout } = await import('../image/gc.js');
     const r = await gcLayout(layout);
     if (argv.json) printJson(r);
     else if (r.removedBlobs.length > 0) printMessage(`gc: removed ${r.removedBlobs.length} blob(s)`);
@@ -176,6 +173,7 @@ export const validateCommand: CommandModule<object, Partial<LayoutArgs> & Partia
       path = checkLayoutPath(argv.layout!);
     }
     const layout = await openLayout(path);
+    const { validateLayout } = await import('../image/validate.js');
     const r = await validateLayout(layout, opts);
     if (argv.json) printJson({ valid: r.problems.length === 0, blobs: r.blobs, problems: r.problems });
     else if (r.problems.length > 0) printData(r.problems.map((p) => `${p.code}: ${p.message}`).join('\n'));

@@ -48,6 +48,17 @@ export function openBlob(layout: Layout, descriptor: Descriptor): Readable {
   const hash = newHash(algorithm);
   let raw: RawBlob | undefined;
   let got = 0;
+  // one read is kept in flight while the previous chunk is hashed (I/O overlaps hashing);
+  // reads stay sequential and never ask for more than size+1 bytes in total
+  let pending: Promise<{ buf: Buffer; n: number }> | undefined;
+  let inflight: Promise<unknown> = Promise.resolve();
+  const startRead = () => {
+    const want = Math.min(CHUNK, size + 1 - got);
+    const buf = Buffer.allocUnsafe(want);
+    const p = raw!.read(buf, want).then((n) => ({ buf, n }));
+    inflight = p.catch(() => undefined);
+    return p;
+  };
   return new Readable({
     highWaterMark: CHUNK,
     construct(cb) {
@@ -58,10 +69,11 @@ export function openBlob(layout: Layout, descriptor: Descriptor): Readable {
       }, cb);
     },
     read() {
-      const want = Math.min(CHUNK, size + 1 - got);
-      const buf = Buffer.allocUnsafe(Math.max(want, 1));
-      raw!.read(buf, want).then(
-        (n) => {
+      const p = pending ?? startRead();
+      pending = undefined;
+      p.then(
+        ({ buf, n }) => {
+          if (this.destroyed) return;
           if (n === 0) {
             if (got !== size) return this.destroy(new OciBundleError('ESIZE', `blob ${digest} ended after ${got} bytes, descriptor says ${size}`));
             if (hash.digest('hex') !== hex) return this.destroy(new OciBundleError('EDIGEST', `blob ${digest} does not match its digest`));
@@ -70,6 +82,8 @@ export function openBlob(layout: Layout, descriptor: Descriptor): Readable {
           }
           got += n;
           if (got > size) return this.destroy(new OciBundleError('ESIZE', `blob ${digest} has bytes beyond the ${size} its descriptor says`));
+          pending = startRead();
+          pending.catch(() => undefined);
           const chunk = n === buf.length ? buf : buf.subarray(0, n);
           hash.update(chunk);
           this.push(chunk);
@@ -79,7 +93,11 @@ export function openBlob(layout: Layout, descriptor: Descriptor): Readable {
     },
     destroy(err, cb) {
       if (!raw) return cb(err);
-      raw.close().then(() => cb(err), () => cb(err));
+      const r = raw;
+      // never close the fd under a read still in flight (the number could be reused)
+      inflight
+        .then(() => r.close())
+        .then(() => cb(err), () => cb(err));
     },
   });
 }

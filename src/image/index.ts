@@ -13,6 +13,7 @@ export {
   resolveImage,
   resolveInLayout,
   resolveManifestDescriptor,
+  digestRoot,
   loadImage,
   tagEntries,
   type ResolvedImage,

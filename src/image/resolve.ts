@@ -8,7 +8,10 @@ import { openLayout, type Layout } from './layout.js';
 import { isConfigType, isIndexType, isManifestType, layerCompression, MT } from './media-types.js';
 import { formatPlatform, hostPlatform, parsePlatform, platformMatches, type WantedPlatform } from './platform.js';
 import { checkTag } from './reference.js';
-import { REF_NAME_ANNOTATION, type Descriptor, type ImageConfig, type ImageIndex, type Manifest, type Platform } from './types.js';
+import { tagEntries } from './tags.js';
+import type { Descriptor, ImageConfig, ImageIndex, Manifest, Platform } from './types.js';
+
+export { tagEntries } from './tags.js';
 
 export interface ResolveOptions extends JsonReadOptions {
   /** `os/arch[/variant]`; default: the host (linux + process.arch, arm64 -> v8). */
@@ -35,10 +38,6 @@ interface Candidate {
 
 export const DEFAULT_MAX_DEPTH = 8;
 
-/** Descriptors of index.json that carry the tag, in index order. */
-export function tagEntries(index: ImageIndex, tag: string): Descriptor[] {
-  return index.manifests.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] === tag);
-}
 
 /** The descriptor of a digest reference: from index.json if listed there, else sniffed from the blob. */
 export async function digestRoot(layout: Layout, digest: string, opts: JsonReadOptions): Promise<Descriptor> {

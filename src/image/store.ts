@@ -140,8 +140,11 @@ export class DirStore implements BlobStore {
     return statStamp(join(this.root, 'index.json'));
   }
 
+  /** Replaces index.json atomically, keeping its permission bits (0644 for a new one). */
   async writeIndex(bytes: Uint8Array): Promise<void> {
-    await writeAtomic(this.root, join(this.root, 'index.json'), bytes, 0o644, await this.getOwner());
+    const dest = join(this.root, 'index.json');
+    const mode = await fsp.lstat(dest).then((st) => st.mode & 0o777, () => 0o644);
+    await writeAtomic(this.root, dest, bytes, mode, await this.getOwner());
   }
 
   lock(): Promise<Release> {

@@ -6,7 +6,7 @@ import { checkIndexShape } from './checks.js';
 import { parseIndexJson, type Layout } from './layout.js';
 import { checkTag } from './reference.js';
 import { REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from './types.js';
-import { tagEntries } from './resolve.js';
+import { tagEntries } from './tags.js';
 
 /** index.json as it is now: the layout's snapshot when the file is unchanged since, else a re-read. */
 async function currentIndex(layout: Layout): Promise<ImageIndex> {
@@ -83,12 +83,4 @@ export async function untagImage(layout: Layout, tag: string): Promise<number> {
   return removed;
 }
 
-/** Tags in index order (duplicates kept, as umoci lists them). */
-export function listTags(index: ImageIndex): string[] {
-  const out: string[] = [];
-  for (const d of index.manifests) {
-    const n = d.annotations?.[REF_NAME_ANNOTATION];
-    if (n !== undefined) out.push(n);
-  }
-  return out;
-}
+export { listTags } from './tags.js';

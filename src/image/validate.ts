@@ -4,7 +4,8 @@
 import { isOciBundleError } from '../errors.js';
 import type { Layout } from './layout.js';
 import { isValidRefName } from './reference.js';
-import { digestRoot, resolveManifestDescriptor, tagEntries, loadImage } from './resolve.js';
+import { digestRoot, resolveManifestDescriptor, loadImage } from './resolve.js';
+import { tagEntries } from './tags.js';
 import { validateSchema } from './schema.js';
 import { REF_NAME_ANNOTATION, type Descriptor } from './types.js';
 import { walkReachable, type Problem } from './walk.js';

@@ -180,7 +180,15 @@ test('JSON documents: rules and schema', async () => {
 
 test('a consumer that stops early closes the blob', async () => {
   const { dir, desc } = layoutWithBlob('early', Buffer.alloc(2 << 20, 3));
-  const s = openBlob(await openLayout(dir), desc);
-  s.once('data', () => s.destroy());
-  await assert.rejects(finished(s));
+  const l = await openLayout(dir);
+  const { readdirSync } = await import('node:fs');
+  const fds = () => readdirSync('/proc/self/fd').length;
+  const before = fds();
+  for (let i = 0; i < 20; i++) {
+    const s = openBlob(l, desc);
+    s.once('data', () => s.destroy());
+    await assert.rejects(finished(s));
+  }
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(fds(), before, 'every blob fd closed');
 });

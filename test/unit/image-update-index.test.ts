@@ -109,3 +109,19 @@ test('updateIndex validates what mutate returns', async () => {
   assert.deepEqual(listTags(readIndexJson(d) as never), ['x-a', 'x-b']);
   assert.equal(existsSync(join(d, LOCK_NAME)), false);
 });
+
+test('index.json keeps its permission bits; new blobs keep the layout owner', async () => {
+  const { d } = fresh();
+  const { chmodSync } = await import('node:fs');
+  chmodSync(join(d, 'index.json'), 0o600);
+  await tagImage(await openLayout(d), 'a', 'mode');
+  assert.equal(statSync(join(d, 'index.json')).mode & 0o777, 0o600);
+  if (process.getuid?.() === 0) {
+    chownSync(d, 4321, 5432);
+    const l = await openLayout(d);
+    const digest = await l.store.putBlob(Buffer.from('new blob'));
+    const st = statSync(join(d, 'blobs', 'sha256', digest.slice(7)));
+    assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [4321, 5432, 0o644]);
+    assert.deepEqual(readdirSync(d).sort(), ['blobs', 'index.json', 'oci-layout']);
+  }
+});

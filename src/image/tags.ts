@@ -1,0 +1,18 @@
+// Tags of an index: which index.json entries carry a ref.name, in index order. Pure
+// functions over a parsed index, kept apart so ls/tag/rm load nothing else.
+import { REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from './types.js';
+
+/** Descriptors of index.json that carry the tag, in index order. */
+export function tagEntries(index: ImageIndex, tag: string): Descriptor[] {
+  return index.manifests.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] === tag);
+}
+
+/** Tags in index order (duplicates kept, as umoci lists them). */
+export function listTags(index: ImageIndex): string[] {
+  const out: string[] = [];
+  for (const d of index.manifests) {
+    const n = d.annotations?.[REF_NAME_ANNOTATION];
+    if (n !== undefined) out.push(n);
+  }
+  return out;
+}
