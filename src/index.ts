@@ -1,3 +1,31 @@
 // The public library API of ocibundle: what test harnesses import in-process.
 // Re-exports only; each function lives in its own module.
 export { OciBundleError, EXIT, ERROR_CODES, type ErrorCode, type Warning, type WarnFn } from './errors.js';
+export { unpack, type UnpackOptions, type UnpackSummary, type UnpackProgress, type LayerSummary } from './unpack.js';
+export { writeRuntimeConfig, buildRuntimeConfig, type WriteRuntimeConfigOptions, type RuntimeConfigOptions } from './runtime-config.js';
+export { openImage } from './open-image.js';
+export {
+  resolveImage,
+  openLayout,
+  initLayout,
+  openBlob,
+  readJsonBlob,
+  layerCompression,
+  updateIndex,
+  tagImage,
+  untagImage,
+  listTags,
+  gcLayout,
+  validateLayout,
+  statImage,
+  parseImageRef,
+  type ResolvedImage,
+  type Layout,
+  type Descriptor,
+  type Manifest,
+  type ImageIndex,
+  type ImageConfig,
+  type Platform,
+} from './image/index.js';
+export { generateRuntimeConfig, validateRuntimeConfig, parseIdMap, SPEC_LIMITS, type RuntimeSpec, type IdMap, type GenerateOptions } from './spec/index.js';
+export { RootFS } from './fs/rootfs.js';

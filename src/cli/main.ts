@@ -17,11 +17,16 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
     .help()
     .alias('h', 'help')
     .version()
-    .wrap(Math.min(110, process.stdout.columns || 100))
     .epilogue('Exit status: 0 ok, 1 failure, 2 usage, 3 not found, 4 invalid or hostile image, 5 target exists, 6 limit hit, 130 interrupted.')
     .fail((msg: string | undefined, err: Error | undefined) => {
       throw err ?? new OciBundleError('EUSAGE', msg ?? 'invalid usage');
     });
+  // Line wrapping measures every help string (string-width): only worth it when help prints.
+  if (argv.length === 0 || argv.some((a) => a === '--help' || a === '-h' || a === 'help')) {
+    parser.wrap(Math.min(110, process.stdout.columns || 100));
+  } else {
+    parser.wrap(null);
+  }
   for (const c of commands) parser.command(c as never);
   try {
     await parser.parseAsync();
