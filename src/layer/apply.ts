@@ -43,6 +43,8 @@ interface DirTimes {
 const DISK_RECHECK_BYTES = 256 * 1024 * 1024;
 const DISK_RESERVE_BYTES = 16 * 1024 * 1024;
 const MAX_DEV = 0xffffffff;
+/** Longest rootfs-relative path accepted: '/' + path + NUL must fit Linux's PATH_MAX (4096). */
+const MAX_PATH_BYTES = 4094;
 
 export class Applier {
   readonly stats: ApplyStats = { entries: 0, files: 0, bytes: 0, whiteouts: 0 };
@@ -120,8 +122,20 @@ export class Applier {
   }
 
   private onEntry(e: TarEntry): void {
+    try {
+      this.applyEntry(e);
+    } catch (err) {
+      // raw errno errors (a lookup through a hostile symlink, say) get a code and the name
+      throw err instanceof OciBundleError ? err : this.wrap(err, e.name);
+    }
+  }
+
+  private applyEntry(e: TarEntry): void {
     this.stats.entries++;
     const path = cleanEntryPath(e.name);
+    if (path.length > MAX_PATH_BYTES / 4 && Buffer.byteLength(path) > MAX_PATH_BYTES) {
+      throw new OciBundleError('EPATH', `entry path is longer than PATH_MAX (${Buffer.byteLength(path)} bytes): ${path.slice(0, 64)}...`);
+    }
     const wh = classifyWhiteout(path);
     if (wh.kind === 'remove') {
       this.stats.whiteouts++;
@@ -276,14 +290,29 @@ export class Applier {
     this.ensureParents(parent);
     const st = this.fs.lstat(parent);
     if (st === null) {
-      this.fs.mkdir(parent, 0o755);
+      try {
+        this.fs.mkdir(parent, 0o755);
+      } catch (err) {
+        throw this.wrap(err, parent);
+      }
       this.knownDirs.add(parent);
     } else if (st.kind === 'dir') {
       this.knownDirs.add(parent);
     } else if (st.kind !== 'symlink') {
       throw new OciBundleError('EPATH', `cannot create ${path}: ${parent} is a ${st.kind}, not a directory`);
+    } else {
+      // A symlinked parent is resolved inside the rootfs by RootFS on every use (not cached);
+      // it must lead to a directory there, or the entry has nowhere to go.
+      let target;
+      try {
+        target = this.fs.stat(parent);
+      } catch (err) {
+        throw this.wrap(err, parent);
+      }
+      if (target?.kind !== 'dir') {
+        throw new OciBundleError('EPATH', `cannot create ${path}: ${parent} is a symlink that does not lead to a directory inside the rootfs`);
+      }
     }
-    // A symlinked parent is resolved inside the rootfs by RootFS on every use; not cached.
   }
 
   private removePath(path: string): void {
@@ -380,7 +409,9 @@ export class Applier {
   private wrap(err: unknown, path: string): Error {
     if (err instanceof OciBundleError) return err;
     const c = code(err) ?? 'EIO';
-    return new OciBundleError(c === 'ENOSPC' || c === 'EDQUOT' ? 'ELIMIT' : 'EIO', `cannot write ${path}: ${c}`, { cause: err });
+    // ELOOP (a symlink loop) and ENAMETOOLONG (a name over NAME_MAX) come from the image
+    const kind = c === 'ENOSPC' || c === 'EDQUOT' ? 'ELIMIT' : c === 'ELOOP' || c === 'ENAMETOOLONG' ? 'EPATH' : 'EIO';
+    return new OciBundleError(kind, `cannot write ${path}: ${c}`, { cause: err });
   }
 }
 
