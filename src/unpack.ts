@@ -177,7 +177,7 @@ function planTargets(opts: UnpackOptions): Targets {
   const force = opts.force ?? false;
   if (opts.rootfsOnly) {
     const parent = dirname(target);
-    if (!existsSync(parent)) throw new OciBundleError('ENOLAYOUT', `parent directory of ${target} does not exist`);
+    mkdirSync(parent, { recursive: true });
     if (existsSync(target) && !force) throw new OciBundleError('EEXIST', `${target} exists (use --force to replace it)`);
     clearStale(parent, `${TMP_PREFIX}rootfs-`);
     return { workDir: parent, rootfs: target, config: null, rootfsOnly: true, force };
