@@ -171,7 +171,7 @@ export function nodeOf(p: string): { kind: string; mode: number; uid: number; gi
 }
 
 /** Every path under `dir` (relative, sorted), symlinks not followed. */
-export function listTree(dir: string): string[] {
+export function listPaths(dir: string): string[] {
   const out: string[] = [];
   const visit = (rel: string): void => {
     for (const name of readdirSync(join(dir, rel)).sort()) {

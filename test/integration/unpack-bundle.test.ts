@@ -11,7 +11,7 @@ import { gzip, makeTar, type FixtureEntry } from '../../fixtures/tar.js';
 import { sha256 } from '../../fixtures/layout.js';
 import { unpack } from '../../src/unpack.js';
 import {
-  CLI, fingerprint, fingerprintDiff, imageOf, leftovers, listTree, makeArea, oneErrorLine, removeAll, runCli, runCliWithSignal, type Area,
+  CLI, fingerprint, fingerprintDiff, imageOf, leftovers, listPaths, makeArea, oneErrorLine, removeAll, runCli, runCliWithSignal, type Area,
 } from '../helpers/unpack-env.js';
 import { UNCHECKED_DIFF_ID, zeroFileGzip } from '../helpers/unpack-layers.js';
 
@@ -60,7 +60,7 @@ test('an existing rootfs or config.json is refused unless force', { skip }, asyn
       await unpack({ image: small, bundle, force: true });
       assert.ok(lstatSync(join(bundle, 'rootfs')).isDirectory(), 'force replaces it by a real rootfs');
       assert.ok(lstatSync(join(bundle, 'config.json')).isFile());
-      assert.deepEqual(listTree(join(bundle, 'rootfs')), ['bin', 'bin/sh', 'etc', 'etc/passwd']);
+      assert.deepEqual(listPaths(join(bundle, 'rootfs')), ['bin', 'bin/sh', 'etc', 'etc/passwd']);
       assert.match(readFileSync(join(bundle, 'config.json'), 'utf8'), /"ociVersion"/);
       assert.deepEqual(fingerprintDiff(before, fingerprint(area.sentinel)), [], 'force removes a symlink, never its target');
       assert.equal(readdirSync(bundle).filter((n) => n.startsWith('.ocibundle-')).length, 0);
@@ -86,7 +86,7 @@ test('raw unpack to an existing directory is refused without --force', { skip },
   assert.deepEqual(readdirSync(rootfs), ['old']);
   const f = runCli(['raw', 'unpack', '--force', '--image', small, rootfs]);
   assert.equal(f.status, 0, f.stderr);
-  assert.deepEqual(listTree(rootfs), ['bin', 'bin/sh', 'etc', 'etc/passwd']);
+  assert.deepEqual(listPaths(rootfs), ['bin', 'bin/sh', 'etc', 'etc/passwd']);
   assert.ok(!existsSync(join(rootfs, 'config.json')));
   removeAll(rootfs);
 });
@@ -159,9 +159,9 @@ test('config.json appears last, when the rootfs is complete', { skip, timeout: 3
   let configSeenWith = -1;
   let rootfsSeenWith = -1;
   while (!exited) {
-    if (rootfsSeenWith < 0 && existsSync(join(bundle, 'rootfs'))) rootfsSeenWith = listTree(join(bundle, 'rootfs')).length;
+    if (rootfsSeenWith < 0 && existsSync(join(bundle, 'rootfs'))) rootfsSeenWith = listPaths(join(bundle, 'rootfs')).length;
     if (existsSync(join(bundle, 'config.json'))) {
-      configSeenWith = existsSync(join(bundle, 'rootfs')) ? listTree(join(bundle, 'rootfs')).length : -2;
+      configSeenWith = existsSync(join(bundle, 'rootfs')) ? listPaths(join(bundle, 'rootfs')).length : -2;
       seen.push('config');
       break;
     }
@@ -170,7 +170,7 @@ test('config.json appears last, when the rootfs is complete', { skip, timeout: 3
   assert.equal(await done, 0);
   if (rootfsSeenWith >= 0) assert.equal(rootfsSeenWith, expected, 'rootfs appears complete (it is renamed into place)');
   if (configSeenWith !== -1) assert.equal(configSeenWith, expected, 'when config.json appears the rootfs is complete');
-  assert.equal(listTree(join(bundle, 'rootfs')).length, expected);
+  assert.equal(listPaths(join(bundle, 'rootfs')).length, expected);
   // the applier's order, observed by mtime: config.json is not older than anything in rootfs
   const cfg = statSync(join(bundle, 'config.json')).ctimeMs;
   assert.ok(statSync(join(bundle, 'rootfs', 'last')).ctimeMs <= cfg);

@@ -13,7 +13,7 @@ import { blobPath, corruptBlob, appendToBlob, truncateBlob, sha256, MEDIA } from
 import { unpack, type UnpackOptions } from '../../src/unpack.js';
 import type { ErrorCode, Warning } from '../../src/errors.js';
 import {
-  removeAll, fingerprint, fingerprintDiff, imageOf, leftovers, listTree, makeArea, nodeOf, oneErrorLine, runCli,
+  removeAll, fingerprint, fingerprintDiff, imageOf, leftovers, listPaths, makeArea, nodeOf, oneErrorLine, runCli,
   SENTINEL_CONTENT, type Area,
 } from '../helpers/unpack-env.js';
 import { UNCHECKED_DIFF_ID, zeroFileGzip, zeroFilesGzip } from '../helpers/unpack-layers.js';
@@ -377,13 +377,13 @@ test('whiteouts', { skip }, async (t) => {
         ],
       ],
       check: ({ rootfs }) => {
-        assert.deepEqual(listTree(rootfs), ['l', 'r'], 'whiteouts of absent names create nothing');
+        assert.deepEqual(listPaths(rootfs), ['l', 'r'], 'whiteouts of absent names create nothing');
       },
     },
     {
       name: 'through a symlink inside the rootfs remove the target entry',
       layers: [[{ name: 'real/f', content: 'f' }, { name: 'real/g', content: 'g' }, { name: 'l', type: 'symlink', linkname: 'real' }], [{ name: 'l/.wh.f', content: '' }]],
-      check: ({ rootfs }) => assert.deepEqual(listTree(rootfs), ['l', 'real', 'real/g']),
+      check: ({ rootfs }) => assert.deepEqual(listPaths(rootfs), ['l', 'real', 'real/g']),
     },
     { name: 'empty name .wh.', layers: [[{ name: 'a/.wh.', content: '' }]], error: 'EWHITEOUT' },
     { name: '.wh.. (dot)', layers: [[{ name: 'a/.wh..', content: '' }]], error: 'EWHITEOUT' },
@@ -391,7 +391,7 @@ test('whiteouts', { skip }, async (t) => {
     {
       name: 'of something absent creates nothing, not even its parent',
       layers: [[{ name: 'keep', content: 'k' }], [{ name: 'a/b/.wh.c', content: '' }, { name: 'x/y/.wh..wh..opq', content: '' }, { name: '.wh.nothing', content: '' }]],
-      check: ({ rootfs }) => assert.deepEqual(listTree(rootfs), ['keep']),
+      check: ({ rootfs }) => assert.deepEqual(listPaths(rootfs), ['keep']),
     },
   ]);
 });
@@ -412,17 +412,17 @@ test('a layer never whites out its own entries, in either order', { skip }, asyn
     {
       name: 'whiteout of a dir after adding a child of it',
       layers: [lower, [{ name: 'a/new', content: 'n' }, { name: '.wh.a', content: '' }]],
-      check: ({ rootfs }) => assert.deepEqual(listTree(rootfs).filter((p) => p.startsWith('a')), ['a', 'a/f', 'a/new', 'a/old']),
+      check: ({ rootfs }) => assert.deepEqual(listPaths(rootfs).filter((p) => p.startsWith('a')), ['a', 'a/f', 'a/new', 'a/old']),
     },
     {
       name: 'opaque marker before the layer\'s children',
       layers: [lower, [{ name: 'o/', type: 'dir' }, { name: 'o/.wh..wh..opq', content: '' }, { name: 'o/new', content: 'n' }, { name: 'o/sub/new2', content: 'n2' }]],
-      check: ({ rootfs }) => assert.deepEqual(listTree(join(rootfs, 'o')), ['new', 'sub', 'sub/new2']),
+      check: ({ rootfs }) => assert.deepEqual(listPaths(join(rootfs, 'o')), ['new', 'sub', 'sub/new2']),
     },
     {
       name: 'opaque marker after the layer\'s children',
       layers: [lower, [{ name: 'o/new', content: 'n' }, { name: 'o/sub/new2', content: 'n2' }, { name: 'o/.wh..wh..opq', content: '' }]],
-      check: ({ rootfs }) => assert.deepEqual(listTree(join(rootfs, 'o')), ['new', 'sub', 'sub/new2']),
+      check: ({ rootfs }) => assert.deepEqual(listPaths(join(rootfs, 'o')), ['new', 'sub', 'sub/new2']),
     },
     {
       name: 'opaque keeps only this layer\'s content, recursively',
@@ -430,12 +430,12 @@ test('a layer never whites out its own entries, in either order', { skip }, asyn
         [{ name: 'o/x/deep/old', content: '1' }, { name: 'o/keep/old', content: '2' }, { name: 'o/keep/inner/old', content: '3' }, { name: 'o/y', content: '4' }],
         [{ name: 'o/keep/new', content: 'n' }, { name: 'o/.wh..wh..opq', content: '' }, { name: 'o/keep/inner/', type: 'dir' }],
       ],
-      check: ({ rootfs }) => assert.deepEqual(listTree(join(rootfs, 'o')), ['keep', 'keep/inner', 'keep/new']),
+      check: ({ rootfs }) => assert.deepEqual(listPaths(join(rootfs, 'o')), ['keep', 'keep/inner', 'keep/new']),
     },
     {
       name: 'opaque root dir',
       layers: [lower, [{ name: 'z', content: 'z' }, { name: '.wh..wh..opq', content: '' }]],
-      check: ({ rootfs }) => assert.deepEqual(listTree(rootfs), ['z']),
+      check: ({ rootfs }) => assert.deepEqual(listPaths(rootfs), ['z']),
     },
   ];
   await confinementTable(t, cases);
@@ -452,7 +452,7 @@ test('clobber semantics', { skip }, async (t) => {
       name: 'dir over dir merges, upper metadata wins',
       layers: [[{ name: 'd/', type: 'dir', mode: 0o755, mtime: T1 }, { name: 'd/a', content: 'a' }], [{ name: 'd/', type: 'dir', mode: 0o710, uid: 9, gid: 10, mtime: T2 }, { name: 'd/b', content: 'b' }]],
       check: ({ rootfs }) => {
-        assert.deepEqual(listTree(join(rootfs, 'd')), ['a', 'b']);
+        assert.deepEqual(listPaths(join(rootfs, 'd')), ['a', 'b']);
         const st = lstatSync(join(rootfs, 'd'));
         assert.deepEqual([st.mode & 0o7777, st.uid, st.gid, st.mtimeMs / 1000], [0o710, 9, 10, T2]);
       },
@@ -460,7 +460,7 @@ test('clobber semantics', { skip }, async (t) => {
     {
       name: 'dir over file replaces',
       layers: [[{ name: 'd', content: 'f' }], [{ name: 'd/', type: 'dir' }, { name: 'd/c', content: 'c' }]],
-      check: ({ rootfs }) => assert.deepEqual(listTree(join(rootfs, 'd')), ['c']),
+      check: ({ rootfs }) => assert.deepEqual(listPaths(join(rootfs, 'd')), ['c']),
     },
     {
       name: 'a new file over a lower hardlinked file gets a new inode',
@@ -491,7 +491,7 @@ test('clobber semantics', { skip }, async (t) => {
       layers: [[{ name: 'real/', type: 'dir' }, { name: 'd', type: 'symlink', linkname: 'real' }], [{ name: 'd/', type: 'dir' }, { name: 'd/x', content: 'x' }]],
       check: ({ rootfs }) => {
         assert.equal(kind(rootfs, 'd'), 'dir');
-        assert.deepEqual(listTree(join(rootfs, 'real')), []);
+        assert.deepEqual(listPaths(join(rootfs, 'real')), []);
       },
     },
   ]);
