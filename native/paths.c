@@ -192,6 +192,7 @@ napi_value n_getdents(napi_env env, napi_callback_info info) {
   if (buf == NULL) return throw_errno(env, ENOMEM, "getdents64", NULL, NULL);
   for (;;) {
     long n = syscall(SYS_getdents64, fd, buf, 65536);
+    if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       int e = errno;
       free(buf);
@@ -212,7 +213,9 @@ napi_value n_getdents(napi_env env, napi_callback_info info) {
 }
 
 /* Empties the directory open at fd (recursively), then returns 0 or an errno, with the
- * failing syscall in *what. Re-reads from the start until empty, so removals during
+ * failing syscall in *what. Each pass reads the directory to its end (getdents64 returns a
+ * short, non-empty buffer whenever a signal is pending, so one buffer says nothing about the
+ * rest); passes repeat from the start until one removes nothing, so removals during
  * iteration cannot hide entries. Never follows symlinks: subdirectories are opened with
  * O_NOFOLLOW|O_DIRECTORY relative to their parent's fd. */
 static int empty_dir(int fd, const char **what, int depth) {
@@ -229,40 +232,45 @@ static int empty_dir(int fd, const char **what, int depth) {
       *what = "lseek";
       break;
     }
-    long n = syscall(SYS_getdents64, fd, buf, 32768);
-    if (n < 0) {
-      err = errno;
-      *what = "getdents64";
-      break;
-    }
-    int removed = 0;
-    for (long off = 0; off < n && err == 0;) {
-      struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
-      off += d->d_reclen;
-      if (is_dot(d->d_name)) continue;
-      if (unlinkat(fd, d->d_name, 0) == 0) {
+    long removed = 0;
+    for (;;) {
+      long n = syscall(SYS_getdents64, fd, buf, 32768);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        err = errno;
+        *what = "getdents64";
+        break;
+      }
+      if (n == 0) break; /* the end of this pass */
+      for (long off = 0; off < n && err == 0;) {
+        struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
+        off += d->d_reclen;
+        if (is_dot(d->d_name)) continue;
+        if (unlinkat(fd, d->d_name, 0) == 0) {
+          removed++;
+          continue;
+        }
+        if (errno == ENOENT) continue;
+        if (errno != EISDIR) {
+          err = errno;
+          *what = "unlinkat";
+          break;
+        }
+        int sub = openat(fd, d->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0) {
+          err = errno;
+          *what = "openat";
+          break;
+        }
+        err = empty_dir(sub, what, depth + 1);
+        close(sub);
+        if (err == 0 && unlinkat(fd, d->d_name, AT_REMOVEDIR) != 0 && errno != ENOENT) {
+          err = errno;
+          *what = "rmdir";
+        }
         removed++;
-        continue;
       }
-      if (errno == ENOENT) continue;
-      if (errno != EISDIR) {
-        err = errno;
-        *what = "unlinkat";
-        break;
-      }
-      int sub = openat(fd, d->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (sub < 0) {
-        err = errno;
-        *what = "openat";
-        break;
-      }
-      err = empty_dir(sub, what, depth + 1);
-      close(sub);
-      if (err == 0 && unlinkat(fd, d->d_name, AT_REMOVEDIR) != 0 && errno != ENOENT) {
-        err = errno;
-        *what = "rmdir";
-      }
-      removed++;
+      if (err != 0) break;
     }
     if (err != 0 || removed == 0) break;
   }
