@@ -132,8 +132,11 @@ napi_value n_futimens(napi_env env, napi_callback_info info) {
 }
 
 /* finishFd(fd, uid, gid, mode, xattrNames|null, xattrValues|null, aSec, aNsec, mSec, mNsec):
- * fchown (skipped when uid and gid are both -1), fchmod (skipped when mode is -1), fsetxattr
- * for each pair, futimens, then close. The fd is closed even when a step fails; the first
+ * fchown (skipped when uid and gid are both -1, or when fstat shows them already), fchmod
+ * (skipped when mode is -1, or when fstat shows it already and no chown ran: a chown may clear
+ * setuid/setgid), fsetxattr for each pair, futimens, then close. fstat is cheap; fchown and
+ * fchmod each dirty the inode (a journal write on ext4), and a file just created usually
+ * has the right owner and mode already. The fd is closed even when a step fails; the first
  * failure is thrown with its syscall name. */
 napi_value n_finish_fd(napi_env env, napi_callback_info info) {
   napi_value argv[10];
@@ -146,12 +149,22 @@ napi_value n_finish_fd(napi_env env, napi_callback_info info) {
     close(fd);
     return NULL;
   }
-  if ((uid >= 0 || gid >= 0) && fchown(fd, (uid_t)uid, (gid_t)gid) != 0) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
     int e = errno;
     close(fd);
-    return throw_errno(env, e, "fchown", NULL, NULL);
+    return throw_errno(env, e, "fstat", NULL, NULL);
   }
-  if (mode >= 0 && fchmod(fd, (mode_t)mode) != 0) {
+  int chowned = 0;
+  if ((uid >= 0 && (uid_t)uid != st.st_uid) || (gid >= 0 && (gid_t)gid != st.st_gid)) {
+    if (fchown(fd, (uid_t)uid, (gid_t)gid) != 0) {
+      int e = errno;
+      close(fd);
+      return throw_errno(env, e, "fchown", NULL, NULL);
+    }
+    chowned = 1;
+  }
+  if (mode >= 0 && (chowned || (st.st_mode & 07777) != (mode_t)mode) && fchmod(fd, (mode_t)mode) != 0) {
     int e = errno;
     close(fd);
     return throw_errno(env, e, "fchmod", NULL, NULL);

@@ -192,7 +192,9 @@ export class Applier {
   private createFile(path: string, e: TarEntry): void {
     this.reserveBytes(path, e.size);
     const mode = this.rootless && this.unprivileged ? e.mode | 0o600 : e.mode;
-    const fd = this.replacing(path, () => this.fs.createFile(path, 0o600));
+    // Created with its permission bits (the bundle is 0700, so nothing is exposed meanwhile):
+    // finishFile can then skip the chmod when the umask left them as they are.
+    const fd = this.replacing(path, () => this.fs.createFile(path, e.mode & 0o777));
     this.stats.files++;
     this.fd = fd;
     this.fdPath = path;
