@@ -1,6 +1,7 @@
 // Schema validation of index, manifest and config documents with ajv against the compact
-// schemas this package carries (src/image/schemas). ajv is imported lazily, on the first
-// validation, so commands that never validate a JSON blob do not pay for loading it.
+// schemas this package carries (src/image/schemas): validators precompiled at build time, or
+// ajv imported lazily on the first validation, so commands that never validate pay nothing.
+import { createRequire } from 'node:module';
 import { OciBundleError } from '../errors.js';
 import { configSchema } from './schemas/config-schema.js';
 import { indexSchema } from './schemas/index-schema.js';
@@ -16,6 +17,12 @@ interface ValidateFn {
 let validators: Promise<Record<DocKind, ValidateFn>> | undefined;
 
 async function load(): Promise<Record<DocKind, ValidateFn>> {
+  // Standalone validators generated at build time (scripts/gen-validators.mjs), when present.
+  try {
+    return createRequire(import.meta.url)('./schemas/compiled.cjs') as Record<DocKind, ValidateFn>;
+  } catch {
+    // not built: compile at run time
+  }
   const mod = (await import('ajv')) as unknown as { default: new (o: object) => { compile(s: object): ValidateFn } };
   const ajv = new mod.default({ allErrors: false, strict: true, allowUnionTypes: true });
   return {

@@ -14,6 +14,13 @@ let compiled: ValidateFn | undefined;
 function validator(): ValidateFn {
   if (compiled) return compiled;
   const require = createRequire(import.meta.url);
+  // Standalone validator generated at build time (scripts/gen-validators.mjs), when present.
+  try {
+    compiled = (require('./compiled.cjs') as { runtimeConfig: ValidateFn }).runtimeConfig;
+    return compiled;
+  } catch {
+    // not built: compile at run time
+  }
   const mod = require('ajv') as { default: new (o: object) => { compile(s: object): ValidateFn } };
   // Our schema is checked against the draft-07 meta-schema by a unit test, not at run time;
   // without that and without code optimisation the first compile takes half the time (~30 ms).
