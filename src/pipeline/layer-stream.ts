@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { OciBundleError } from '../errors.js';
-import { openBlob, layerCompression, type ResolvedImage } from '../image/index.js';
+import { DirStore, openBlob, layerCompression, type ResolvedImage } from '../image/index.js';
 import { createDecompressor } from '../layer/decompress.js';
 import { fromWire, type FromWorker, type WorkerInput } from './protocol.js';
 
@@ -22,7 +22,9 @@ const RING_BYTES = 8 * 1024 * 1024;
 
 export function layerStreams(img: ResolvedImage, opts: { worker?: boolean; signal?: AbortSignal } = {}): LayerStreams {
   const total = img.layers.reduce((n, l) => n + l.size, 0);
-  const useWorker = opts.worker ?? total >= WORKER_THRESHOLD;
+  // The worker reopens the layout by its directory path, so other stores (archives,
+  // registries) stream inline.
+  const useWorker = opts.worker ?? (total >= WORKER_THRESHOLD && img.layout.store instanceof DirStore);
   return useWorker ? new WorkerStreams(img, opts.signal) : new InlineStreams(img, opts.signal);
 }
 
