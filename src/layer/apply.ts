@@ -63,7 +63,7 @@ export class Applier {
   private fdMeta: Meta | null = null;
   private freeBytes = Number.POSITIVE_INFINITY;
   private bytesSinceDiskCheck = 0;
-  private xattrUnsupportedWarned = false;
+  private readonly xattrWarned = new Set<string>();
 
   constructor(
     private readonly fs: RootFS,
@@ -367,20 +367,21 @@ export class Applier {
   }
 
   /**
-   * Apply metadata; a file system without xattr support (or, rootless, one that refuses
-   * them) costs one warning and the metadata is applied without xattrs.
+   * Apply metadata. When the kernel refuses an xattr (no xattr support on the file system,
+   * user.* on a symlink or device, EPERM in rootless mode or a user namespace, a value too
+   * big), the entry keeps the rest of its metadata and each kind of refusal warns once.
+   * Any other failure is an error.
    */
   private finishWithXattrFallback(path: string, meta: Meta, apply: (m: Meta) => void): void {
     try {
       apply(meta);
     } catch (err) {
-      const c = code(err);
-      const xattrRefused = c === 'EOPNOTSUPP' || c === 'ENOTSUP' || (c === 'EPERM' && this.rootless);
-      if (!xattrRefused || !meta.xattrs || meta.xattrs.size === 0 || (err as { syscall?: string }).syscall?.includes('xattr') === false) {
-        throw this.wrap(err, path);
-      }
-      if (!this.xattrUnsupportedWarned) {
-        this.xattrUnsupportedWarned = true;
+      const syscall = (err as { syscall?: unknown }).syscall;
+      const xattrFailed = typeof syscall === 'string' && syscall.includes('xattr');
+      if (!xattrFailed || !meta.xattrs || meta.xattrs.size === 0) throw this.wrap(err, path);
+      const c = code(err) ?? 'EIO';
+      if (!this.xattrWarned.has(c)) {
+        this.xattrWarned.add(c);
         this.warn({ code: 'WXATTR', message: `extended attributes not applied (${c}), first at ${path}` });
       }
       this.fs.setMeta(path, { ...meta, xattrs: new Map() });
@@ -405,7 +406,8 @@ export class Applier {
     this.bytesSinceDiskCheck = 0;
     if (!this.opts.diskPath) return;
     const s = statfsSync(this.opts.diskPath);
-    this.freeBytes = Number(s.bavail) * Number(s.bsize);
+    // ramfs and some FUSE file systems report no size at all (0 blocks): nothing to check.
+    this.freeBytes = Number(s.blocks) === 0 ? Number.POSITIVE_INFINITY : Number(s.bavail) * Number(s.bsize);
   }
 
   private wrap(err: unknown, path: string): Error {
