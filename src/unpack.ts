@@ -227,7 +227,20 @@ function removeTree(p: string): void {
 /** Remove leftovers of runs that were killed before they could clean up. */
 function clearStale(dir: string, prefix: string): void {
   for (const name of readdirSync(dir)) {
-    if (name.startsWith(prefix) && name.endsWith('.tmp')) removeTree(join(dir, name));
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    // Names carry the pid of the run that made them: leave a live run's work alone.
+    const pid = Number(/-(\d+)(?:-[0-9a-z]+)?\.tmp$/.exec(name)?.[1]);
+    if (pid > 0 && pid !== process.pid && isAlive(pid)) continue;
+    removeTree(join(dir, name));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === 'EPERM';
   }
 }
 
