@@ -45,6 +45,8 @@ export const ERROR_CODES = {
   ENATIVE: EXIT.failure,
   ELOCK: EXIT.failure, // the layout's index lock could not be taken in time
   EINVALID: EXIT.invalid, // validate found one or more problems (each printed on stdout)
+  EAUTH: EXIT.notFound, // a registry refused access (401/403); registries also answer so for a repository that does not exist
+  ENETWORK: EXIT.failure, // a registry could not be reached or kept failing (5xx/429) after bounded retries
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,139 @@
+// Registry credentials and challenges: USER:PASS from --creds, an --authfile, or the usual
+// containers auth.json / ~/.docker/config.json files (base64 `auth` entries keyed by host),
+// and parsing of WWW-Authenticate. Never puts a secret into a message, log or inspect output.
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { OciBundleError } from '../errors.js';
+import { DOCKER_HUB } from './ref.js';
+
+/** A username and password; prints as redacted under console.log, util.inspect and JSON. */
+export class Credentials {
+  readonly #password: string;
+  constructor(readonly username: string, password: string, readonly source: string) {
+    this.#password = password;
+  }
+  get password(): string {
+    return this.#password;
+  }
+  /** The value of an `Authorization: Basic` header. */
+  basic(): string {
+    return `Basic ${Buffer.from(`${this.username}:${this.#password}`).toString('base64')}`;
+  }
+  toJSON(): object {
+    return { username: this.username, password: '<redacted>', source: this.source };
+  }
+  [inspect.custom](): string {
+    return `Credentials { username: ${JSON.stringify(this.username)}, password: <redacted>, source: ${this.source} }`;
+  }
+}
+
+/** Splits `USER:PASS` at the first colon; EUSAGE (without echoing the value) when malformed. */
+export function parseCreds(s: string, source = '--creds'): Credentials {
+  const i = s.indexOf(':');
+  if (i <= 0) throw new OciBundleError('EUSAGE', `${source} must be USER:PASS with a non-empty user`);
+  return new Credentials(s.slice(0, i), s.slice(i + 1), source);
+}
+
+/** The default auth files, in the order skopeo reads them. */
+export function defaultAuthFiles(env: NodeJS.ProcessEnv = process.env): string[] {
+  const home = env['HOME'] || homedir();
+  const out: string[] = [];
+  if (env['XDG_RUNTIME_DIR']) out.push(join(env['XDG_RUNTIME_DIR'], 'containers', 'auth.json'));
+  out.push(join(env['XDG_CONFIG_HOME'] || join(home, '.config'), 'containers', 'auth.json'));
+  out.push(join(home, '.docker', 'config.json'));
+  return out;
+}
+
+const HUB_ALIASES = new Set([DOCKER_HUB, 'index.docker.io', 'registry-1.docker.io']);
+
+/** An auths key reduced to `host[/path]`: scheme and Docker's `/v1/` suffix dropped. */
+function normalizeKey(key: string): string {
+  let k = key.replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '');
+  k = k.replace(/\/v[12]$/, '');
+  const slash = k.indexOf('/');
+  const host = slash >= 0 ? k.slice(0, slash) : k;
+  return HUB_ALIASES.has(host) ? DOCKER_HUB + k.slice(host.length) : k;
+}
+
+function entryCredentials(entry: unknown, file: string, key: string): Credentials | undefined {
+  if (typeof entry !== 'object' || entry === null) return undefined;
+  const e = entry as { auth?: unknown; username?: unknown; password?: unknown };
+  if (typeof e.auth === 'string' && e.auth !== '') {
+    const text = Buffer.from(e.auth, 'base64').toString('utf8');
+    return parseCreds(text, `the auth entry for ${key} in ${file}`);
+  }
+  if (typeof e.username === 'string' && typeof e.password === 'string' && e.username !== '') {
+    return new Credentials(e.username, e.password, file);
+  }
+  return undefined;
+}
+
+/** Credentials for host/repo from one auth file; the most specific key wins. */
+export function credentialsFromFile(file: string, host: string, repo: string, mustExist: boolean): Credentials | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if (!mustExist && (e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new OciBundleError('EUSAGE', `cannot read auth file ${file}`, { cause: e });
+  }
+  let doc: { auths?: Record<string, unknown> } | null;
+  try {
+    doc = JSON.parse(text) as { auths?: Record<string, unknown> } | null;
+  } catch {
+    throw new OciBundleError('EUSAGE', `auth file ${file} is not valid json`);
+  }
+  const auths = doc?.auths;
+  if (typeof auths !== 'object' || auths === null) return undefined;
+  const h = HUB_ALIASES.has(host) ? DOCKER_HUB : host;
+  const full = `${h}/${repo}`;
+  let best: { len: number; key: string } | undefined;
+  for (const key of Object.keys(auths)) {
+    const n = normalizeKey(key);
+    if (n === h || full === n || full.startsWith(`${n}/`)) {
+      if (!best || n.length > best.len) best = { len: n.length, key };
+    }
+  }
+  return best ? entryCredentials(auths[best.key], file, best.key) : undefined;
+}
+
+export interface CredentialOptions {
+  creds?: string;
+  authfile?: string;
+}
+
+/**
+ * Credentials for a registry: --creds, else --authfile (which must exist), else the first
+ * default file that has an entry for the host. Undefined: anonymous.
+ */
+export function findCredentials(host: string, repo: string, opts: CredentialOptions, env: NodeJS.ProcessEnv = process.env): Credentials | undefined {
+  if (opts.creds !== undefined) return parseCreds(opts.creds);
+  if (opts.authfile !== undefined) return credentialsFromFile(opts.authfile, host, repo, true);
+  for (const f of defaultAuthFiles(env)) {
+    const c = credentialsFromFile(f, host, repo, false);
+    if (c) return c;
+  }
+  return undefined;
+}
+
+export interface Challenge {
+  scheme: string; // lower case: 'bearer' or 'basic'
+  params: Record<string, string>;
+}
+
+/** Parses a WWW-Authenticate value (first challenge); undefined when absent or unparseable. */
+export function parseChallenge(header: string | undefined): Challenge | undefined {
+  if (!header) return undefined;
+  const m = /^\s*([A-Za-z][A-Za-z0-9_-]*)(?:\s+(.*))?$/s.exec(header);
+  if (!m) return undefined;
+  const params: Record<string, string> = {};
+  const re = /([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g;
+  for (const p of (m[2] ?? '').matchAll(re)) {
+    const key = p[1]!.toLowerCase();
+    if (key in params) continue;
+    params[key] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : (p[3] ?? '');
+  }
+  return { scheme: m[1]!.toLowerCase(), params };
+}

@@ -1,0 +1,314 @@
+// HTTP for one registry over node:http/https: scheme choice (https, or http when TLS checks
+// are off), connect and idle timeouts, bounded retries with backoff on 5xx/429/connection
+// errors, redirects (Authorization kept only on the same origin), and the 401 dance with
+// Basic or Bearer (tokens cached per scope). Knows nothing of manifests or blobs.
+import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import https from 'node:https';
+import { OciBundleError } from '../errors.js';
+import { parseChallenge, type Challenge, type Credentials } from './auth.js';
+import type { RegistryRef } from './ref.js';
+
+export interface HttpOptions {
+  /** Verify TLS certificates and refuse plain http (default true). */
+  tlsVerify?: boolean;
+  /** Milliseconds to establish a connection (default 30 000). */
+  connectTimeoutMs?: number;
+  /** Milliseconds without a byte on an open connection (default 60 000). */
+  idleTimeoutMs?: number;
+  /** Retries after the first attempt on 5xx/429/connection errors (default 4). */
+  retries?: number;
+  /** First backoff delay; doubles each retry, capped at 8 s (default 250 ms). */
+  backoffMs?: number;
+}
+
+export const USER_AGENT = 'ocibundle/0.1';
+const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
+const RETRY_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN', 'ECONNABORTED']);
+const MAX_REDIRECTS = 10;
+const MAX_BACKOFF = 8000;
+const TOKEN_CAP = 1024 * 1024;
+
+function errno(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | null)?.code;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Reads a whole response body, refusing more than `cap` bytes (ELIMIT naming `what`). */
+export async function readBody(res: IncomingMessage, cap: number, what: string): Promise<Buffer> {
+  const declared = Number(res.headers['content-length']);
+  if (Number.isFinite(declared) && declared > cap) {
+    res.destroy();
+    throw new OciBundleError('ELIMIT', `${what} is ${declared} bytes, over the ${cap}-byte limit`);
+  }
+  const parts: Buffer[] = [];
+  let n = 0;
+  try {
+    for await (const c of res) {
+      n += (c as Buffer).length;
+      if (n > cap) {
+        res.destroy();
+        throw new OciBundleError('ELIMIT', `${what} is over the ${cap}-byte limit`);
+      }
+      parts.push(c as Buffer);
+    }
+  } catch (e) {
+    if (e instanceof OciBundleError) throw e;
+    throw new OciBundleError('ENETWORK', `connection lost while reading ${what}`, { cause: e });
+  }
+  return Buffer.concat(parts);
+}
+
+/** The first error code of a distribution-spec error body, if any (never the whole body). */
+async function errorCodeOf(res: IncomingMessage): Promise<string> {
+  try {
+    const body = await readBody(res, 64 * 1024, 'error body');
+    const code = (JSON.parse(body.toString('utf8')) as { errors?: { code?: unknown }[] })?.errors?.[0]?.code;
+    return typeof code === 'string' && /^[A-Z_]{1,64}$/.test(code) ? ` (${code})` : '';
+  } catch {
+    return '';
+  }
+}
+
+export class RegistryHttp {
+  readonly tlsVerify: boolean;
+  private base: URL | undefined;
+  private challenge: Challenge | undefined;
+  private readonly tokens = new Map<string, { header: string; expires: number }>();
+  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  private readonly httpsAgent: https.Agent;
+  private readonly connectMs: number;
+  private readonly idleMs: number;
+  private readonly retries: number;
+  private readonly backoffMs: number;
+  /** Requests sent, by kind (tests and progress). */
+  readonly counts = { requests: 0, retries: 0, tokens: 0 };
+
+  constructor(readonly ref: RegistryRef, private readonly creds: Credentials | undefined, opts: HttpOptions = {}) {
+    this.tlsVerify = opts.tlsVerify ?? true;
+    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 8, rejectUnauthorized: this.tlsVerify });
+    this.connectMs = opts.connectTimeoutMs ?? 30_000;
+    this.idleMs = opts.idleTimeoutMs ?? 60_000;
+    this.retries = opts.retries ?? 4;
+    this.backoffMs = opts.backoffMs ?? 250;
+  }
+
+  get where(): string {
+    return `${this.ref.host}/${this.ref.repo}`;
+  }
+
+  close(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+
+  /** One request, no retry: resolves with the response head; timeouts reject with ETIMEDOUT. */
+  private once(url: URL, method: string, headers: OutgoingHttpHeaders): Promise<IncomingMessage> {
+    const secure = url.protocol === 'https:';
+    const mod = secure ? https : http;
+    return new Promise((resolve, reject) => {
+      this.counts.requests++;
+      const req = mod.request(url, { method, headers, agent: secure ? this.httpsAgent : this.httpAgent });
+      const timeout = (what: string) => {
+        const e = Object.assign(new Error(`${what} to ${url.host} timed out`), { code: 'ETIMEDOUT' });
+        // once the head has arrived, the body stream is what the reader sees fail
+        const res = (req as { res?: IncomingMessage | null }).res;
+        if (res && !res.destroyed) res.destroy(e);
+        else req.destroy(e);
+      };
+      const connectTimer = setTimeout(() => timeout('connect'), this.connectMs);
+      req.on('socket', (sock) => {
+        if (!sock.connecting) clearTimeout(connectTimer);
+        else sock.once(secure ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));
+      });
+      req.setTimeout(this.idleMs, () => timeout('idle connection'));
+      req.on('error', (e) => {
+        clearTimeout(connectTimer);
+        reject(e);
+      });
+      req.on('response', (res) => {
+        clearTimeout(connectTimer);
+        resolve(res);
+      });
+      req.end();
+    });
+  }
+
+  /** A request retried with exponential backoff on connection errors and 5xx/429. */
+  private async retrying(url: URL, method: string, headers: OutgoingHttpHeaders): Promise<IncomingMessage> {
+    for (let attempt = 0; ; attempt++) {
+      const delay = Math.min(MAX_BACKOFF, this.backoffMs * 2 ** attempt);
+      let res: IncomingMessage;
+      try {
+        res = await this.once(url, method, headers);
+      } catch (e) {
+        if (!RETRY_ERRNO.has(errno(e) ?? '') || attempt >= this.retries) {
+          throw new OciBundleError('ENETWORK', `cannot reach ${url.host} (${errno(e) ?? 'error'}) after ${attempt + 1} attempt${attempt ? 's' : ''}`, { cause: e });
+        }
+        this.counts.retries++;
+        await sleep(delay);
+        continue;
+      }
+      if (!RETRY_STATUS.has(res.statusCode ?? 0) || attempt >= this.retries) return res;
+      res.resume();
+      const after = Number(res.headers['retry-after']);
+      this.counts.retries++;
+      await sleep(Number.isFinite(after) && after >= 0 ? Math.min(MAX_BACKOFF, after * 1000) : delay);
+    }
+  }
+
+  /** Follows redirects; Authorization is dropped when a redirect leaves the first origin. */
+  private async following(url: URL, method: string, headers: OutgoingHttpHeaders): Promise<IncomingMessage> {
+    const origin = url.origin;
+    let cur = url;
+    for (let hop = 0; ; hop++) {
+      const h = cur.origin === origin ? headers : Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
+      const res = await this.retrying(cur, method, h);
+      const status = res.statusCode ?? 0;
+      const loc = res.headers.location;
+      if (![301, 302, 303, 307, 308].includes(status) || !loc) return res;
+      res.resume();
+      if (hop >= MAX_REDIRECTS) throw new OciBundleError('ENETWORK', `too many redirects from ${url.host}${url.pathname}`);
+      const next = new URL(loc, cur);
+      if (next.protocol !== 'https:' && next.protocol !== 'http:') throw new OciBundleError('ENETWORK', `redirect from ${cur.host} to unsupported scheme ${next.protocol}`);
+      if (this.tlsVerify && cur.protocol === 'https:' && next.protocol === 'http:') {
+        throw new OciBundleError('ENETWORK', `refusing redirect from https to plain http ${next.host} (tls verification is on)`);
+      }
+      cur = next;
+    }
+  }
+
+  /**
+   * Chooses the scheme with a GET /v2/: https; when TLS checks are off and https cannot be
+   * spoken at all, plain http (as skopeo does with --tls-verify=false). Learns the challenge.
+   */
+  async ping(): Promise<void> {
+    const schemes = this.tlsVerify ? ['https:'] : ['https:', 'http:'];
+    let last: unknown;
+    for (const scheme of schemes) {
+      const url = new URL(`${scheme}//${this.ref.apiHost}/v2/`);
+      let res: IncomingMessage;
+      try {
+        res = await this.following(url, 'GET', { 'user-agent': USER_AGENT });
+      } catch (e) {
+        last = e;
+        continue;
+      }
+      res.resume();
+      this.base = new URL(`${scheme}//${this.ref.apiHost}`);
+      if (res.statusCode === 401) this.challenge = parseChallenge(header(res, 'www-authenticate'));
+      else if (res.statusCode !== 200) {
+        throw new OciBundleError('ENETWORK', `${this.ref.host} does not serve the registry api: GET /v2/ answered ${res.statusCode}`);
+      }
+      return;
+    }
+    const code = errno((last as { cause?: unknown } | undefined)?.cause) ?? '';
+    if (this.tlsVerify && (code === 'EPROTO' || code.startsWith('ERR_SSL') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT')) {
+      throw new OciBundleError('ENETWORK', `cannot verify https to ${this.ref.host} (${code}); for a plain-http or self-signed local registry turn tls verification off`, { cause: last });
+    }
+    if (last instanceof OciBundleError) throw last;
+    throw new OciBundleError('ENETWORK', `cannot reach registry ${this.ref.host}`, { cause: last });
+  }
+
+  private async token(ch: Challenge, fresh: boolean): Promise<string> {
+    const scope = ch.params['scope'] ?? `repository:${this.ref.repo}:pull`;
+    const key = `${ch.params['realm']} ${ch.params['service'] ?? ''} ${scope}`;
+    const hit = this.tokens.get(key);
+    if (hit && !fresh && hit.expires > Date.now()) return hit.header;
+    const realm = ch.params['realm'];
+    let url: URL;
+    try {
+      url = new URL(realm ?? '');
+    } catch {
+      throw new OciBundleError('EAUTH', `${this.where}: bearer challenge without a usable realm`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new OciBundleError('EAUTH', `${this.where}: token realm has unsupported scheme ${url.protocol}`);
+    if (this.creds && this.tlsVerify && url.protocol === 'http:') {
+      throw new OciBundleError('EAUTH', `${this.where}: refusing to send credentials to plain-http token realm ${url.host} (tls verification is on)`);
+    }
+    if (ch.params['service'] !== undefined) url.searchParams.set('service', ch.params['service']);
+    url.searchParams.set('scope', scope);
+    const headers: OutgoingHttpHeaders = { 'user-agent': USER_AGENT, accept: 'application/json' };
+    if (this.creds) headers['authorization'] = this.creds.basic();
+    this.counts.tokens++;
+    const res = await this.following(url, 'GET', headers);
+    const status = res.statusCode ?? 0;
+    if (status === 401 || status === 403) {
+      res.resume();
+      throw new OciBundleError('EAUTH', `${this.where}: token server ${url.host} refused ${this.creds ? `the credentials of user ${JSON.stringify(this.creds.username)}` : 'anonymous access'} (${status})`);
+    }
+    if (status !== 200) {
+      res.resume();
+      throw new OciBundleError(status >= 500 ? 'ENETWORK' : 'EAUTH', `${this.where}: token server ${url.host} answered ${status}`);
+    }
+    let doc: { token?: unknown; access_token?: unknown; expires_in?: unknown };
+    try {
+      doc = JSON.parse((await readBody(res, TOKEN_CAP, 'token response')).toString('utf8')) as typeof doc;
+    } catch (e) {
+      if (e instanceof OciBundleError) throw e;
+      throw new OciBundleError('EAUTH', `${this.where}: token server ${url.host} sent invalid json`);
+    }
+    const tok = typeof doc?.token === 'string' && doc.token ? doc.token : typeof doc?.access_token === 'string' ? doc.access_token : '';
+    if (!tok || /[\r\n]/.test(tok)) throw new OciBundleError('EAUTH', `${this.where}: token server ${url.host} sent no token`);
+    const life = typeof doc.expires_in === 'number' && doc.expires_in > 0 ? doc.expires_in : 60;
+    const h = `Bearer ${tok}`;
+    // renew a little before expiry
+    this.tokens.set(key, { header: h, expires: Date.now() + Math.max(1, life - 10) * 1000 });
+    return h;
+  }
+
+  private async authorization(fresh: boolean): Promise<string | undefined> {
+    const ch = this.challenge;
+    if (!ch) return undefined;
+    if (ch.scheme === 'bearer') return this.token(ch, fresh);
+    if (ch.scheme === 'basic') return this.creds?.basic();
+    return undefined;
+  }
+
+  /**
+   * GET or HEAD `/v2/<repo>/<path>` with authentication, retries and redirects. Returns the
+   * final response, whatever its status, except 401/403, which become EAUTH.
+   */
+  async request(method: 'GET' | 'HEAD', path: string, accept?: string): Promise<IncomingMessage> {
+    if (!this.base) await this.ping();
+    const url = new URL(`/v2/${this.ref.repo}/${path}`, this.base);
+    const headers: OutgoingHttpHeaders = { 'user-agent': USER_AGENT };
+    if (accept) headers['accept'] = accept;
+    for (let round = 0; ; round++) {
+      const auth = await this.authorization(round > 0);
+      const res = await this.following(url, method, auth ? { ...headers, authorization: auth } : headers);
+      const status = res.statusCode ?? 0;
+      if (status === 401 && round === 0) {
+        const ch = parseChallenge(header(res, 'www-authenticate'));
+        res.resume();
+        if (ch && (ch.scheme === 'bearer' || (ch.scheme === 'basic' && this.creds))) {
+          this.challenge = ch;
+          continue;
+        }
+        throw new OciBundleError('EAUTH', `${this.where}: authentication required${this.creds ? '' : ' and no credentials found'} (401)`);
+      }
+      if (status === 401 || status === 403) {
+        const code = method === 'GET' ? await errorCodeOf(res) : (res.resume(), '');
+        const who = this.creds ? `user ${JSON.stringify(this.creds.username)}` : 'anonymous access';
+        throw new OciBundleError('EAUTH', `${this.where}: access denied to ${who} (${status})${code}`);
+      }
+      return res;
+    }
+  }
+
+  /** An error for an unexpected status (404 handled by callers). */
+  async statusError(res: IncomingMessage, what: string): Promise<OciBundleError> {
+    const status = res.statusCode ?? 0;
+    const code = await errorCodeOf(res);
+    const kind = status >= 500 || status === 429 ? 'ENETWORK' : 'EIO';
+    const tries = RETRY_STATUS.has(status) ? ` after ${this.retries + 1} attempts` : '';
+    return new OciBundleError(kind, `${this.where}: ${what}: registry answered ${status}${code}${tries}`);
+  }
+}
+
+export function header(res: IncomingMessage, name: string): string | undefined {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}

@@ -1,0 +1,213 @@
+// A read-only BlobStore backed by a registry: manifests (fetched by digest, size-capped and
+// verified before they are served from memory), blobs streamed from GET /v2/<repo>/blobs/
+// (optionally through the cache), and an in-memory index.json. Write methods throw.
+// Does not verify blob digests itself: image/blob.ts does that while the bytes stream.
+import type { IncomingMessage } from 'node:http';
+import { OciBundleError } from '../errors.js';
+import { newHash, parseDigest } from '../image/digest.js';
+import { isIndexType, isManifestType, MT } from '../image/media-types.js';
+import type { BlobStore, RawBlob } from '../image/store.js';
+import type { Release } from '../image/lock.js';
+import type { BlobCache } from './cache.js';
+import { header, readBody, type RegistryHttp } from './http.js';
+
+export const MANIFEST_CAP = 4 * 1024 * 1024;
+export const MANIFEST_ACCEPT = [MT.ociIndex, MT.ociManifest, MT.dockerList, MT.dockerManifest].join(', ');
+
+export interface FetchedManifest {
+  bytes: Buffer;
+  digest: string;
+  mediaType: string;
+}
+
+function memBlob(b: Buffer): RawBlob {
+  let pos = 0;
+  return {
+    size: b.length,
+    read: async (buf, length) => {
+      const n = b.copy(buf, 0, pos, Math.min(b.length, pos + length));
+      pos += n;
+      return n;
+    },
+    close: async () => undefined,
+  };
+}
+
+/** A RawBlob pulling from an HTTP body: one chunk at a time, never buffering the layer. */
+function bodyBlob(res: IncomingMessage, size: number): RawBlob {
+  const it = res[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let left: Buffer | undefined;
+  let ended = false;
+  return {
+    size,
+    read: async (buf, length) => {
+      if (!left || left.length === 0) {
+        if (ended) return 0;
+        const r = await it.next();
+        if (r.done) {
+          ended = true;
+          return 0;
+        }
+        left = r.value;
+      }
+      const n = left.copy(buf, 0, 0, Math.min(length, left.length));
+      left = left.subarray(n);
+      return n;
+    },
+    close: async () => {
+      if (!ended) res.destroy();
+      ended = true;
+    },
+  };
+}
+
+/** The media type of a manifest document: its own field, else Content-Type, else its shape. */
+function manifestType(bytes: Buffer, contentType: string | undefined, what: string): string {
+  let doc: Record<string, unknown> | null;
+  try {
+    doc = JSON.parse(bytes.toString('utf8')) as Record<string, unknown> | null;
+  } catch (e) {
+    throw new OciBundleError('ESCHEMA', `${what} is not valid json`, { cause: e });
+  }
+  if (typeof doc !== 'object' || doc === null) throw new OciBundleError('ESCHEMA', `${what} is not a json object`);
+  const ct = contentType?.split(';')[0]?.trim();
+  const declared = typeof doc['mediaType'] === 'string' ? (doc['mediaType'] as string) : undefined;
+  const mt = declared ?? (ct && (isIndexType(ct) || isManifestType(ct)) ? ct : 'manifests' in doc ? MT.ociIndex : 'config' in doc ? MT.ociManifest : ct);
+  if (doc['schemaVersion'] === 1 || (mt ?? '').includes('distribution.manifest.v1')) {
+    throw new OciBundleError('EMEDIATYPE', `${what} is a docker schema 1 manifest, which is not supported`);
+  }
+  if (!mt || !(isIndexType(mt) || isManifestType(mt))) {
+    throw new OciBundleError('EMEDIATYPE', `${what} has media type ${JSON.stringify(String(mt).slice(0, 200))}, neither an index nor a manifest`);
+  }
+  return mt;
+}
+
+export class RegistryStore implements BlobStore {
+  private readonly manifests = new Map<string, Buffer>();
+  /** Digests that children of a served index name as manifests or indexes. */
+  private readonly manifestDigests = new Set<string>();
+  /** Sizes descriptors of served documents declare (for bodies without Content-Length). */
+  private readonly sizes = new Map<string, number>();
+  private index: Buffer = Buffer.from('{"schemaVersion":2,"manifests":[]}');
+
+  constructor(readonly http: RegistryHttp, readonly cache: BlobCache | undefined) {}
+
+  get where(): string {
+    return this.http.where;
+  }
+
+  setIndex(doc: object): void {
+    this.index = Buffer.from(JSON.stringify(doc));
+  }
+
+  /** Records the descriptors a manifest or index names, so openBlob knows where to look. */
+  private remember(digest: string, bytes: Buffer): void {
+    this.manifests.set(digest, bytes);
+    let doc: { manifests?: unknown; config?: unknown; layers?: unknown };
+    try {
+      doc = JSON.parse(bytes.toString('utf8')) as typeof doc;
+    } catch {
+      return;
+    }
+    const note = (d: unknown, manifest: boolean) => {
+      const x = d as { digest?: unknown; size?: unknown; mediaType?: unknown } | null;
+      if (typeof x?.digest !== 'string' || typeof x.size !== 'number') return;
+      this.sizes.set(x.digest, x.size);
+      if (manifest && (isIndexType(x.mediaType) || isManifestType(x.mediaType))) this.manifestDigests.add(x.digest);
+    };
+    if (Array.isArray(doc?.manifests)) for (const m of doc.manifests) note(m, true);
+    if (doc?.config) note(doc.config, false);
+    if (Array.isArray(doc?.layers)) for (const l of doc.layers) note(l, false);
+  }
+
+  /**
+   * GET /v2/<repo>/manifests/<ref>: capped, Docker-Content-Digest checked against the bytes,
+   * and a digest reference checked against them too. ENOTAG/ENOBLOB on 404.
+   */
+  async fetchManifest(ref: string): Promise<FetchedManifest> {
+    const byDigest = ref.startsWith('sha256:') || ref.startsWith('sha512:');
+    const what = `manifest ${this.where}${byDigest ? '@' : ':'}${ref}`;
+    const res = await this.http.request('GET', `manifests/${ref}`, MANIFEST_ACCEPT);
+    if (res.statusCode === 404) {
+      res.resume();
+      if (byDigest) throw new OciBundleError('ENOBLOB', `${what} not found`);
+      throw new OciBundleError('ENOTAG', `tag ${ref} not found in ${this.where}`);
+    }
+    if (res.statusCode !== 200) throw await this.http.statusError(res, `cannot get ${what}`);
+    const bytes = await readBody(res, MANIFEST_CAP, what);
+    const sent = header(res, 'docker-content-digest')?.trim();
+    const check = (digest: string, against: string) => {
+      const { algorithm, hex } = parseDigest(digest, `digest of ${what}`);
+      if (newHash(algorithm).update(bytes).digest('hex') !== hex) {
+        throw new OciBundleError('EDIGEST', `${what} does not match ${against} ${digest}`);
+      }
+    };
+    if (sent) check(sent, 'the Docker-Content-Digest');
+    if (byDigest) check(ref, 'its digest');
+    const digest = byDigest ? ref : `sha256:${newHash('sha256').update(bytes).digest('hex')}`;
+    const mediaType = manifestType(bytes, header(res, 'content-type'), what);
+    this.remember(digest, bytes);
+    return { bytes, digest, mediaType };
+  }
+
+  async openBlob(digest: string): Promise<RawBlob> {
+    parseDigest(digest);
+    const mem = this.manifests.get(digest);
+    if (mem) return memBlob(mem);
+    if (this.manifestDigests.has(digest)) return memBlob((await this.fetchManifest(digest)).bytes);
+    const cached = await this.cache?.open(digest);
+    if (cached) return cached;
+    const res = await this.http.request('GET', `blobs/${digest}`);
+    if (res.statusCode === 404) {
+      res.resume();
+      throw new OciBundleError('ENOBLOB', `blob ${digest} not found in ${this.where}`);
+    }
+    if (res.statusCode !== 200) throw await this.http.statusError(res, `cannot get blob ${digest}`);
+    const len = Number(res.headers['content-length']);
+    const size = Number.isSafeInteger(len) && len >= 0 ? len : this.sizes.get(digest);
+    if (size === undefined) {
+      res.destroy();
+      throw new OciBundleError('EIO', `${this.where}: blob ${digest} came without a content-length and no descriptor gives its size`);
+    }
+    const raw = bodyBlob(res, size);
+    return this.cache ? this.cache.tee(digest, raw) : raw;
+  }
+
+  async statBlob(digest: string): Promise<number | undefined> {
+    parseDigest(digest);
+    const mem = this.manifests.get(digest);
+    if (mem) return mem.length;
+    const cached = await this.cache?.size(digest);
+    if (cached !== undefined) return cached;
+    const kind = this.manifestDigests.has(digest) ? 'manifests' : 'blobs';
+    const res = await this.http.request('HEAD', `${kind}/${digest}`, kind === 'manifests' ? MANIFEST_ACCEPT : undefined);
+    res.resume();
+    if (res.statusCode === 404) return undefined;
+    if (res.statusCode !== 200) throw await this.http.statusError(res, `cannot stat ${digest}`);
+    const len = Number(res.headers['content-length']);
+    return Number.isSafeInteger(len) && len >= 0 ? len : this.sizes.get(digest);
+  }
+
+  private readOnly(): never {
+    throw new OciBundleError('EUSAGE', `${this.where}: a registry source is read-only`);
+  }
+  async putBlob(): Promise<string> {
+    this.readOnly();
+  }
+  /** The digests this store has seen named (a registry cannot list a repository's blobs). */
+  async listBlobs(): Promise<string[]> {
+    return [...new Set([...this.manifests.keys(), ...this.sizes.keys()])];
+  }
+  async removeBlob(): Promise<void> {
+    this.readOnly();
+  }
+  async readIndex(): Promise<Buffer> {
+    return this.index;
+  }
+  async writeIndex(): Promise<void> {
+    this.readOnly();
+  }
+  async lock(): Promise<Release> {
+    return async () => undefined;
+  }
+}

@@ -1,0 +1,188 @@
+// A tiny fake distribution-spec registry for tests: serves manifests and blobs of an OCI
+// layout directory over node:http, and can demand Basic or Bearer auth (with a token server
+// on its own port), redirect blobs to a second server, answer 503 a few times, tamper
+// with bytes or send a wrong Docker-Content-Digest. Records every request it sees.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+
+export interface Seen {
+  server: 'registry' | 'token' | 'blobs';
+  method: string;
+  path: string;
+  authorization?: string;
+}
+
+export interface FakeOptions {
+  layoutDir: string;
+  /** Demand HTTP Basic with these credentials. */
+  basic?: { user: string; pass: string };
+  /** Demand a bearer token, issued by a token server (with these credentials if given). */
+  bearer?: { user?: string; pass?: string; token?: string };
+  /** The first N GETs of /blobs/ answer 503. */
+  fail503?: number;
+  /** Blob GETs answer 307 to a second server that serves the bytes. */
+  redirectBlobs?: boolean;
+  /** Flip the first byte of these blobs when serving them. */
+  tamper?: Set<string>;
+  /** Send a Docker-Content-Digest that does not match the manifest. */
+  wrongDigestHeader?: boolean;
+  /** Omit Content-Length on blobs (chunked transfer). */
+  chunked?: boolean;
+  /** Send half of each blob body, then nothing (idle timeout tests). */
+  stall?: boolean;
+}
+
+export interface FakeRegistry {
+  host: string; // 127.0.0.1:PORT
+  seen: Seen[];
+  close(): Promise<void>;
+}
+
+function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; port: number }> {
+  const server = createServer(handler);
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as AddressInfo).port })));
+}
+
+function blobFile(dir: string, digest: string): string | undefined {
+  const m = /^sha256:([a-f0-9]{64})$/.exec(digest);
+  if (!m) return undefined;
+  const p = join(dir, 'blobs', 'sha256', m[1]!);
+  return existsSync(p) ? p : undefined;
+}
+
+function basicOk(h: string | undefined, user: string, pass: string): boolean {
+  return h === `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+}
+
+function notFound(res: ServerResponse, code: string): void {
+  res.writeHead(404, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ errors: [{ code, message: 'not here' }] }));
+}
+
+export async function startFakeRegistry(o: FakeOptions): Promise<FakeRegistry> {
+  const seen: Seen[] = [];
+  const token = o.bearer?.token ?? 'tok-' + createHash('sha256').update(String(Math.random())).digest('hex').slice(0, 16);
+  let failures = 0;
+  const servers: Server[] = [];
+  const record = (server: Seen['server'], req: IncomingMessage) => {
+    const s: Seen = { server, method: req.method ?? '', path: req.url ?? '' };
+    if (req.headers.authorization) s.authorization = req.headers.authorization;
+    seen.push(s);
+  };
+
+  const serveBlob = (req: IncomingMessage, res: ServerResponse, digest: string) => {
+    const file = blobFile(o.layoutDir, digest);
+    if (!file) return notFound(res, 'BLOB_UNKNOWN');
+    let bytes = readFileSync(file);
+    if (o.tamper?.has(digest)) {
+      bytes = Buffer.from(bytes);
+      bytes[0] = bytes[0]! ^ 0xff;
+    }
+    const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'docker-content-digest': digest };
+    if (!o.chunked) headers['content-length'] = String(bytes.length);
+    res.writeHead(200, headers);
+    if (req.method === 'HEAD') return res.end();
+    // two writes, so a body arrives in more than one chunk
+    const half = Math.floor(bytes.length / 2);
+    res.write(bytes.subarray(0, half));
+    if (!o.stall) setTimeout(() => res.end(bytes.subarray(half)), 5);
+  };
+
+  const blobs = o.redirectBlobs
+    ? await listen((req, res) => {
+        record('blobs', req);
+        const m = /^\/storage\/(sha256:[a-f0-9]{64})/.exec(req.url ?? '');
+        if (!m) return notFound(res, 'NAME_UNKNOWN');
+        serveBlob(req, res, m[1]!);
+      })
+    : undefined;
+  if (blobs) servers.push(blobs.server);
+
+  const tokenSrv = o.bearer
+    ? await listen((req, res) => {
+        record('token', req);
+        const b = o.bearer!;
+        if (b.user !== undefined && !basicOk(req.headers.authorization, b.user, b.pass ?? '')) {
+          res.writeHead(401, { 'content-type': 'application/json' });
+          return res.end('{"details":"bad credentials"}');
+        }
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ token, expires_in: 300 }));
+      })
+    : undefined;
+  if (tokenSrv) servers.push(tokenSrv.server);
+
+  const reg = await listen((req, res) => {
+    record('registry', req);
+    const url = req.url ?? '';
+    const auth = req.headers.authorization;
+    if (o.basic && !basicOk(auth, o.basic.user, o.basic.pass)) {
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="fake"', 'content-type': 'application/json' });
+      return res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'auth' }] }));
+    }
+    if (o.bearer && auth !== `Bearer ${token}`) {
+      const m = /^\/v2\/(.+?)\/(?:manifests|blobs)\//.exec(url);
+      const scope = m ? `,scope="repository:${m[1]}:pull"` : '';
+      res.writeHead(401, {
+        'www-authenticate': `Bearer realm="http://127.0.0.1:${tokenSrv!.port}/token",service="fake-registry"${scope}`,
+        'content-type': 'application/json',
+      });
+      return res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'token' }] }));
+    }
+    if (url === '/v2/') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end('{}');
+    }
+    const man = /^\/v2\/(.+?)\/manifests\/([^/]+)$/.exec(url);
+    if (man) {
+      const ref = decodeURIComponent(man[2]!);
+      let desc: { digest: string; mediaType: string } | undefined;
+      if (ref.startsWith('sha256:')) {
+        const f = blobFile(o.layoutDir, ref);
+        if (f) desc = { digest: ref, mediaType: (JSON.parse(readFileSync(f, 'utf8')) as { mediaType: string }).mediaType };
+      } else {
+        const idx = JSON.parse(readFileSync(join(o.layoutDir, 'index.json'), 'utf8')) as { manifests: { digest: string; mediaType: string; annotations?: Record<string, string> }[] };
+        desc = idx.manifests.find((d) => d.annotations?.['org.opencontainers.image.ref.name'] === ref);
+      }
+      if (!desc) return notFound(res, 'MANIFEST_UNKNOWN');
+      const bytes = readFileSync(blobFile(o.layoutDir, desc.digest)!);
+      const sent = o.wrongDigestHeader ? 'sha256:' + createHash('sha256').update('other').digest('hex') : desc.digest;
+      res.writeHead(200, { 'content-type': desc.mediaType, 'docker-content-digest': sent, 'content-length': String(bytes.length) });
+      return res.end(req.method === 'HEAD' ? undefined : bytes);
+    }
+    const blob = /^\/v2\/(.+?)\/blobs\/([^/]+)$/.exec(url);
+    if (blob) {
+      const digest = decodeURIComponent(blob[2]!);
+      if (req.method === 'GET' && o.fail503 !== undefined && failures < o.fail503) {
+        failures++;
+        res.writeHead(503, { 'content-type': 'application/json' });
+        return res.end('{"errors":[{"code":"UNAVAILABLE"}]}');
+      }
+      if (blobs && req.method === 'GET') {
+        res.writeHead(307, { location: `http://127.0.0.1:${blobs.port}/storage/${digest}?sig=x` });
+        return res.end();
+      }
+      return serveBlob(req, res, digest);
+    }
+    notFound(res, 'NAME_UNKNOWN');
+  });
+  servers.push(reg.server);
+  return {
+    host: `127.0.0.1:${reg.port}`,
+    seen,
+    close: async () => {
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((r) => {
+              s.closeAllConnections();
+              s.close(() => r());
+            }),
+        ),
+      );
+    },
+  };
+}
