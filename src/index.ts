@@ -3,7 +3,9 @@
 export { OciBundleError, EXIT, ERROR_CODES, type ErrorCode, type Warning, type WarnFn } from './errors.js';
 export { unpack, type UnpackOptions, type UnpackSummary, type UnpackProgress, type LayerSummary } from './unpack.js';
 export { writeRuntimeConfig, buildRuntimeConfig, type WriteRuntimeConfigOptions, type RuntimeConfigOptions } from './runtime-config.js';
-export { openImage } from './open-image.js';
+export { openImage, type OpenedImage } from './open-image.js';
+export { openSource, parseSourceName, type SourceOptions, type RegistryOptions, type OpenedSource, type SourceName } from './source/index.js';
+export { copyImage, parseDestName, type CopyOptions, type CopyResult, type DestName } from './source/copy.js';
 export {
   resolveImage,
   openLayout,

@@ -1,9 +1,21 @@
-// One step from a command-line image argument (`PATH[:TAG]` or `PATH@DIGEST`) to a resolved,
-// verified image: the shared front door of unpack and raw runtime-config.
-import { parseImageRef, resolveImage, type ResolvedImage } from './image/index.js';
+// One step from a command-line image argument to a resolved, verified image: the shared
+// front door of unpack and raw runtime-config. Names go through src/source (bare
+// `PATH[:TAG]` / `PATH@DIGEST` layouts as before, plus oci:, oci-archive:, docker-archive:,
+// docker://); resolution itself is the image library's.
+import { resolveInLayout, type ResolvedImage } from './image/index.js';
+import { openSource, type SourceOptions } from './source/index.js';
 
-export async function openImage(image: string, platform?: string): Promise<ResolvedImage> {
-  const ref = parseImageRef(image);
-  const name = ref.digest !== undefined ? `@${ref.digest}` : (ref.tag ?? 'latest');
-  return resolveImage(ref.path, name, platform === undefined ? {} : { platform });
+/** The resolved image plus close(), which releases the source (a no-op for layouts and archives). */
+export type OpenedImage = ResolvedImage & { close(): Promise<void> };
+
+export async function openImage(image: string, platform?: string, sourceOpts: SourceOptions = {}): Promise<OpenedImage> {
+  const plat = platform ?? sourceOpts.platform;
+  const src = await openSource(image, plat === undefined ? sourceOpts : { ...sourceOpts, platform: plat });
+  try {
+    const img = await resolveInLayout(src.layout, src.ref, plat === undefined ? {} : { platform: plat });
+    return { ...img, close: () => src.close() };
+  } catch (e) {
+    await src.close().catch(() => undefined);
+    throw e;
+  }
 }

@@ -7,6 +7,7 @@ import { OciBundleError, type WarnFn } from './errors.js';
 import { RootFS } from './fs/rootfs.js';
 import type { ImageConfig } from './image/index.js';
 import { openImage } from './open-image.js';
+import type { SourceOptions } from './source/index.js';
 import { generateRuntimeConfig, type GenerateOptions, type IdMap, type RuntimeSpec } from './spec/index.js';
 
 export interface RuntimeConfigOptions {
@@ -65,6 +66,8 @@ export function writeFileAtomic(path: string, text: string, mode = 0o644): void 
 
 export interface WriteRuntimeConfigOptions extends Omit<RuntimeConfigOptions, 'passwd' | 'group' | 'warn'> {
   image: string;
+  /** Registry flags for docker:// names. */
+  source?: SourceOptions;
   config: string;
   platform?: string;
   /** An unpacked rootfs to resolve named users in; without it a named user is an error. */
@@ -78,7 +81,8 @@ export async function writeRuntimeConfig(opts: WriteRuntimeConfigOptions): Promi
   if (existsSync(opts.config) && !opts.force) {
     throw new OciBundleError('EEXIST', `${opts.config} exists (use --force to replace it)`);
   }
-  const img = await openImage(opts.image, opts.platform);
+  const img = await openImage(opts.image, opts.platform, opts.source ?? {});
+  await img.close(); // everything needed (the config) is read
   let db: { passwd: string | null; group: string | null } = { passwd: null, group: null };
   if (opts.rootfs !== undefined) {
     const fs = RootFS.open(opts.rootfs);

@@ -10,6 +10,7 @@ import { RootFS } from './fs/rootfs.js';
 import { openBlob, type Descriptor, type ResolvedImage } from './image/index.js';
 import { layerStreams } from './pipeline/layer-stream.js';
 import { openImage } from './open-image.js';
+import type { SourceOptions } from './source/index.js';
 import { Applier, type ApplyStats } from './layer/apply.js';
 import { TarParser } from './layer/tar.js';
 import type { IdMap } from './layer/ids.js';
@@ -23,8 +24,11 @@ export interface UnpackProgress {
 }
 
 export interface UnpackOptions extends Omit<RuntimeConfigOptions, 'passwd' | 'group'> {
-  /** `PATH[:TAG]` or `PATH@DIGEST`, as on the command line. */
+  /** An image name as on the command line: `PATH[:TAG]`, `PATH@DIGEST`, `oci:`, `oci-archive:`,
+   * `docker-archive:` or `docker://` (see src/source). */
   image: string;
+  /** Registry flags for docker:// names. */
+  source?: SourceOptions;
   /** The bundle directory (unpack) or the rootfs directory itself (rootfsOnly). */
   bundle: string;
   /** `raw unpack`: write only a rootfs at `bundle`, no config.json. */
@@ -67,8 +71,16 @@ const TMP_PREFIX = '.ocibundle-';
 
 export async function unpack(opts: UnpackOptions): Promise<UnpackSummary> {
   const started = performance.now();
+  const img = await openImage(opts.image, opts.platform, opts.source ?? {});
+  try {
+    return await unpackResolved(img, opts, started);
+  } finally {
+    await img.close();
+  }
+}
+
+async function unpackResolved(img: ResolvedImage, opts: UnpackOptions, started: number): Promise<UnpackSummary> {
   const warn: WarnFn = opts.onWarning ?? (() => {});
-  const img = await openImage(opts.image, opts.platform);
   const targets = planTargets(opts);
   const tmpRootfs = join(targets.workDir, `${TMP_PREFIX}rootfs-${process.pid}-${Date.now().toString(36)}.tmp`);
   mkdirSync(tmpRootfs, { mode: 0o755 });

@@ -1,7 +1,8 @@
 // The list of yargs command modules the CLI offers. Each module lives in its own file under
 // src/cli/ and is a plain yargs CommandModule; this file only collects them.
 import type { CommandModule } from 'yargs';
+import { copyCommand } from './copy.js';
 import { layoutCommands } from './layout.js';
 import { rawCommand, unpackCommand } from './unpack.js';
 
-export const commands: CommandModule<any, any>[] = [unpackCommand, rawCommand, ...layoutCommands];
+export const commands: CommandModule<any, any>[] = [unpackCommand, rawCommand, copyCommand, ...layoutCommands];

@@ -22,6 +22,7 @@ interface ImageArgs {
 
 const layoutOpt = { type: 'string', describe: 'path to an OCI image layout', requiresArg: true } as const;
 const imageOpt = { type: 'string', describe: "OCI image of the form 'path[:tag]' or 'path@sha256:hex' (tag defaults to latest)", requiresArg: true } as const;
+const sourceOpt = { ...imageOpt, describe: "the image: 'path[:tag]', 'path@sha256:hex', oci:, oci-archive:FILE[:TAG], docker-archive:FILE[:REPO:TAG] or docker://HOST/REPO[:TAG]" } as const;
 const jsonOpt = { type: 'boolean', default: false, describe: 'print stable JSON instead of text' } as const;
 const platformOpt = { type: 'string', describe: 'platform os/arch[/variant] to pick from a multi-platform index (default: the host)', requiresArg: true } as const;
 
@@ -114,17 +115,22 @@ export const statCommand: CommandModule<object, ImageArgs> = {
   describe: 'show the manifest, config and history of an image',
   builder: (y: Argv) =>
     y
-      .option('image', { ...imageOpt, demandOption: true })
+      .option('image', { ...sourceOpt, demandOption: true })
       .option('json', jsonOpt)
       .option('platform', platformOpt)
+      .option('creds', { type: 'string', requiresArg: true, describe: 'registry credentials USER:PASS for docker:// sources (never printed)' })
+      .option('authfile', { type: 'string', requiresArg: true, describe: 'auth.json / docker config.json with registry credentials' })
+      .option('tls-verify', { type: 'boolean', default: true, describe: 'verify registry TLS certificates' })
       .example('$0 stat --image ./busybox:latest', 'manifest, config and history sections')
+      .example('$0 stat --image docker-archive:busybox.tar', 'any source name works')
       .example('$0 stat --image ./multi:latest --platform linux/arm64 --json', '{"manifest":{"descriptor","blob"},"config":{...},"history":[...]}') as unknown as Argv<ImageArgs>,
   handler: async (argv) => {
-    const ref = parseImageRef(argv.image);
-    const layout = await openLayout(ref.path);
+    const { openSource } = await import('../source/index.js');
+    const { sourceOptionsOf } = await import('./copy.js');
+    const src = await openSource(argv.image, sourceOptionsOf(argv as unknown as import('./copy.js').SourceArgs));
     const { statImage } = await import('../image/stat.js');
     const { formatStat } = await import('./layout-stat-format.js');
-    const st = await statImage(layout, refOf(ref), argv.platform ? { platform: argv.platform } : {});
+    const st = await statImage(src.layout, src.ref, argv.platform ? { platform: argv.platform } : {}).finally(() => src.close());
     if (argv.json) printJson(st);
     else printData(formatStat(st));
   },

@@ -7,8 +7,9 @@ import type { IdMap } from '../spec/index.js';
 import { parseIdMap } from '../spec/idmap.js';
 import type { UnpackOptions, UnpackProgress, UnpackSummary } from '../unpack.js';
 import { printJson, printMessage, stderrWarner } from './output.js';
+import { SOURCE_NAMES, sourceOptions, sourceOptionsOf, type SourceArgs } from './copy.js';
 
-interface UnpackArgs {
+interface UnpackArgs extends SourceArgs {
   image: string;
   bundle: string;
   platform?: string;
@@ -25,8 +26,8 @@ interface UnpackArgs {
 }
 
 function imageOption<T>(y: Argv<T>) {
-  return y
-    .option('image', { type: 'string', demandOption: true, describe: 'OCI layout and tag: PATH[:TAG] (tag defaults to latest) or PATH@sha256:HEX' })
+  return sourceOptions(y)
+    .option('image', { type: 'string', demandOption: true, describe: `the image (tag defaults to latest): ${SOURCE_NAMES}` })
     .option('platform', { type: 'string', describe: 'os/arch[/variant] to pick from an index (default: this host)' });
 }
 
@@ -120,6 +121,7 @@ async function runUnpack(args: UnpackArgs, rootfsOnly: boolean): Promise<void> {
       onWarning: warn,
     };
     if (args.platform !== undefined) opts.platform = args.platform;
+    opts.source = sourceOptionsOf(args);
     if (args['max-size'] !== undefined) opts.maxSize = parseSize(args['max-size']);
     if (progress) opts.onProgress = progress;
     const { unpack } = await import('../unpack.js');
@@ -143,7 +145,7 @@ export const unpackCommand: CommandModule<object, UnpackArgs> = {
   handler: (args) => runUnpack(args, false),
 };
 
-interface RuntimeConfigArgs {
+interface RuntimeConfigArgs extends SourceArgs {
   image: string;
   config: string;
   platform?: string;
@@ -188,6 +190,7 @@ const rawRuntimeConfig: CommandModule<object, RuntimeConfigArgs> = {
       tty: args.tty,
       volumes: args.volumes,
       force: args.force,
+      source: sourceOptionsOf(args),
       onWarning: stderrWarner(),
     });
   },

@@ -30,7 +30,15 @@ const LAYERS: ReadonlyMap<string, Compression> = new Map<string, Compression>([
   [MT.ociLayerNdGzip, 'gzip'],
   [MT.ociLayerNdZstd, 'zstd'],
   [MT.dockerLayerGzip, 'gzip'],
+  [MT.dockerForeignLayerGzip, 'gzip'],
 ]);
+
+/** Layers a registry may not serve (Docker foreign, OCI non-distributable): their blob must be present. */
+const FOREIGN = new Set<string>([MT.dockerForeignLayerGzip, MT.ociLayerNd, MT.ociLayerNdGzip, MT.ociLayerNdZstd]);
+
+export function isForeignLayerType(mt: unknown): boolean {
+  return typeof mt === 'string' && FOREIGN.has(mt);
+}
 
 export function isIndexType(mt: unknown): boolean {
   return mt === MT.ociIndex || mt === MT.dockerList;
@@ -49,8 +57,5 @@ export function isLayerType(mt: unknown): boolean {
 export function layerCompression(mediaType: string): Compression {
   const c = LAYERS.get(mediaType);
   if (c) return c;
-  if (mediaType === MT.dockerForeignLayerGzip) {
-    throw new OciBundleError('EMEDIATYPE', `unsupported media type ${mediaType}: foreign layers are fetched from elsewhere and cannot be unpacked from a layout`);
-  }
   throw new OciBundleError('EMEDIATYPE', `unsupported media type ${JSON.stringify(String(mediaType).slice(0, 200))} for a layer`);
 }

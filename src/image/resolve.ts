@@ -5,7 +5,7 @@ import { OciBundleError } from '../errors.js';
 import { readJsonBlob, readBlob, type JsonReadOptions } from './blob.js';
 import { parseDigest, isValidDigest } from './digest.js';
 import { openLayout, type Layout } from './layout.js';
-import { isConfigType, isIndexType, isManifestType, layerCompression, MT } from './media-types.js';
+import { isConfigType, isForeignLayerType, isIndexType, isManifestType, layerCompression, MT } from './media-types.js';
 import { formatPlatform, hostPlatform, parsePlatform, platformMatches, type WantedPlatform } from './platform.js';
 import { checkTag } from './reference.js';
 import { tagEntries } from './tags.js';
@@ -149,6 +149,12 @@ export async function loadImage(layout: Layout, manifestDescriptor: Descriptor, 
     for (const l of layers) {
       parseDigest(l.digest, `digest of layer in manifest ${manifestDescriptor.digest}`);
       layerCompression(l.mediaType);
+      // Foreign layers are unpacked like any other when their blob is here; ocibundle never
+      // fetches them from their urls, so a missing one is refused before anything is written.
+      if ((isForeignLayerType(l.mediaType) || l.urls !== undefined) && (await layout.store.statBlob(l.digest)) === undefined) {
+        const urls = Array.isArray(l.urls) && l.urls.length > 0 ? ` (urls: ${l.urls.slice(0, 3).map(String).join(', ')})` : '';
+        throw new OciBundleError('ENOBLOB', `foreign layer ${l.digest}${urls} is not in ${layout.path}; ocibundle does not download foreign layers`);
+      }
     }
     const ids = config.rootfs.diff_ids;
     if (ids.length !== layers.length) {

@@ -631,7 +631,6 @@ test('malformed, corrupt and mislabelled layers', { skip }, async (t) => {
     { name: 'diff_ids count mismatch (one too few)', build: () => ({ layers: [gzip(good), gzip(good)], spec: { diffIds: [sha256(good)] } }), error: 'EDIFFID', noBundle: true },
     { name: 'diff_ids count mismatch (one too many)', build: () => ({ layers: [gzip(good)], spec: { diffIds: [sha256(good), sha256(good)] } }), error: 'EDIFFID', noBundle: true },
     { name: 'unsupported layer media type (bzip2)', build: () => ({ layers: [gzip(good)], spec: { layerMediaType: 'application/vnd.oci.image.layer.v1.tar+bzip2' } }), error: 'EMEDIATYPE', noBundle: true },
-    { name: 'docker foreign layer', build: () => ({ layers: [gzip(good)], spec: { layerMediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip' } }), error: 'EMEDIATYPE', noBundle: true },
     { name: 'a config media type used for a layer', build: () => ({ layers: [gzip(good)], spec: { layerMediaType: MEDIA.config } }), error: 'EMEDIATYPE', noBundle: true },
     { name: 'second layer bad after a good first one', build: () => ({ layers: [gzip(good), gzip(makeTar([{ name: 'x', content: 'y' }], { truncateAt: 700 }))] }), error: 'ETAR' },
   ];
