@@ -9,6 +9,7 @@ export interface SourceArgs {
   creds?: string;
   authfile?: string;
   'tls-verify'?: boolean;
+  'cache-dir'?: string;
   platform?: string;
 }
 
@@ -16,7 +17,8 @@ export function sourceOptions<T>(y: Argv<T>) {
   return y
     .option('creds', { type: 'string', requiresArg: true, describe: 'registry credentials USER:PASS for docker:// sources (never printed)' })
     .option('authfile', { type: 'string', requiresArg: true, describe: 'auth.json / docker config.json with registry credentials' })
-    .option('tls-verify', { type: 'boolean', default: true, describe: 'verify registry TLS certificates (--tls-verify=false for a local registry)' });
+    .option('tls-verify', { type: 'boolean', default: true, describe: 'verify registry TLS certificates (--tls-verify=false for a local registry)' })
+    .option('cache-dir', { type: 'string', requiresArg: true, describe: 'keep verified registry blobs here; later pulls reuse them' });
 }
 
 /** SourceOptions from parsed flags. */
@@ -24,6 +26,7 @@ export function sourceOptionsOf(args: SourceArgs): SourceOptions {
   const registry: NonNullable<SourceOptions['registry']> = { tlsVerify: args['tls-verify'] ?? true };
   if (args.creds !== undefined) registry.creds = args.creds;
   if (args.authfile !== undefined) registry.authfile = args.authfile;
+  if (args['cache-dir'] !== undefined) registry.cacheDir = args['cache-dir'];
   return { ...(args.platform === undefined ? {} : { platform: args.platform }), registry };
 }
 

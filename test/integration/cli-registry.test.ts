@@ -51,6 +51,21 @@ test('copy and unpack from a registry through the CLI', { skip }, async (t) => {
       assert.equal(r.stderr.trim().split('\n').length, 1);
       assert.ok(!r.stderr.includes(PASS), 'the password is not printed');
     });
+    await t.test('--cache-dir: a second pull takes the layers from the cache', () => {
+      const cache = join(dir, 'cache');
+      const first = runCli(['raw', 'unpack', ...creds, '--cache-dir', cache, '--image', name, join(dir, 'c1')]);
+      assert.equal(first.status, 0, first.stderr);
+      // Take the layer blobs away from the registry's storage (manifest and config stay).
+      for (const l of img.layers) {
+        const hex = l.digest.slice('sha256:'.length);
+        rmSync(join(dir, 'reg', 'data', 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex), { recursive: true, force: true });
+      }
+      const second = runCli(['raw', 'unpack', ...creds, '--cache-dir', cache, '--image', name, join(dir, 'c2')]);
+      assert.equal(second.status, 0, second.stderr);
+      assert.deepEqual(diffTrees(reference, listTree(join(dir, 'c2')), implicit), []);
+      const uncached = runCli(['raw', 'unpack', ...creds, '--image', name, join(dir, 'c3')]);
+      assert.notEqual(uncached.status, 0, 'without the cache the layers are gone');
+    });
   } finally {
     await reg?.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,43 @@
+// A multi-platform index through the CLI: --platform picks the image, the default is this
+// host, and a missing platform is a clear error listing the available ones (exit 3).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzip, makeTar } from '../../fixtures/tar.js';
+import { writeLayout } from '../../fixtures/layout.js';
+import { runCli, scratchDir } from '../helpers/cli.js';
+
+const HOST_ARCH = ({ x64: 'amd64', arm64: 'arm64' } as Record<string, string>)[process.arch] ?? process.arch;
+
+test('multi-platform index', async (t) => {
+  const dir = scratchDir('platform');
+  try {
+    const layout = join(dir, 'layout');
+    const image = (platform: string) => ({ platform, layers: [gzip(makeTar([{ name: 'arch', content: platform }]))] });
+    writeLayout(layout, { indexes: [{ tag: 'multi', images: [image('linux/amd64'), image('linux/arm64/v8'), image('linux/riscv64')] }] });
+    const cases: [string, string[], string][] = [
+      ['--platform linux/arm64/v8', ['--platform', 'linux/arm64/v8'], 'linux/arm64/v8'],
+      ['--platform linux/riscv64', ['--platform', 'linux/riscv64'], 'linux/riscv64'],
+      ['default: this host', [], HOST_ARCH === 'arm64' ? 'linux/arm64/v8' : `linux/${HOST_ARCH}`],
+    ];
+    for (const [name, flags, want] of cases) {
+      await t.test(name, { skip: name.startsWith('default') && !['amd64', 'arm64', 'riscv64'].includes(HOST_ARCH) ? 'host architecture not in the fixture' : false }, () => {
+        const out = join(dir, name.replace(/\W+/g, '-'));
+        const r = runCli(['raw', 'unpack', ...flags, '--image', `${layout}:multi`, out]);
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(readFileSync(join(out, 'arch'), 'utf8'), want);
+      });
+    }
+    await t.test('a missing platform: exit 3, the available ones listed, nothing written', () => {
+      const out = join(dir, 'none');
+      const r = runCli(['unpack', '--platform', 'linux/s390x', '--image', `${layout}:multi`, out]);
+      assert.equal(r.status, 3);
+      assert.match(r.stderr, /^ocibundle: ENOPLATFORM: .*linux\/amd64.*linux\/arm64\/v8.*linux\/riscv64/);
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+      assert.ok(!existsSync(out));
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
