@@ -4,7 +4,7 @@ export { parseDigest, isValidDigest, blobRelPath, digestOf, type DigestAlgorithm
 export { MT, layerCompression, isIndexType, isManifestType, isConfigType, isLayerType, type Compression } from './media-types.js';
 export type { Descriptor, ImageIndex, Manifest, ImageConfig, ImageConfigConfig, HistoryEntry, Platform } from './types.js';
 export { REF_NAME_ANNOTATION } from './types.js';
-export { DirStore, MemStore, type BlobStore, type RawBlob } from './store.js';
+export { DirStore, MemStore, memoryRawBlob, type BlobStore, type RawBlob } from './store.js';
 export { openLayout, initLayout, memoryLayout, parseIndexJson, type Layout } from './layout.js';
 export { openBlob, readBlob, readJsonBlob, embeddedData, JSON_CAP, type JsonReadOptions } from './blob.js';
 export { parseImageRef, formatImageRef, isValidRefName, checkTag, checkLayoutPath, type ImageRef } from './reference.js';

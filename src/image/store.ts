@@ -37,6 +37,20 @@ export interface BlobStore {
   lock(): Promise<Release>;
 }
 
+/** A RawBlob over bytes already in memory (small JSON documents, synthesised manifests). */
+export function memoryRawBlob(b: Buffer): RawBlob {
+  let pos = 0;
+  return {
+    size: b.length,
+    read: async (buf, length) => {
+      const n = b.copy(buf, 0, pos, Math.min(b.length, pos + length));
+      pos += n;
+      return n;
+    },
+    close: async () => undefined,
+  };
+}
+
 export const INDEX_CAP = 64 * 1024 * 1024;
 export const LOCK_NAME = '.ocibundle-index.lock';
 const pread = promisify(fsRead);
@@ -164,16 +178,7 @@ export class MemStore implements BlobStore {
     blobRelPath(digest);
     const b = this.blobs.get(digest);
     if (!b) throw new OciBundleError('ENOBLOB', `blob ${digest} not found in memory store`);
-    let pos = 0;
-    return {
-      size: b.length,
-      read: async (buf, length) => {
-        const n = b.copy(buf, 0, pos, Math.min(b.length, pos + length));
-        pos += n;
-        return n;
-      },
-      close: async () => undefined,
-    };
+    return memoryRawBlob(b);
   }
   async statBlob(digest: string): Promise<number | undefined> {
     return this.blobs.get(digest)?.length;

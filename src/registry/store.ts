@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { OciBundleError } from '../errors.js';
 import { newHash, parseDigest } from '../image/digest.js';
 import { isIndexType, isManifestType, MT } from '../image/media-types.js';
-import type { BlobStore, RawBlob } from '../image/store.js';
+import { memoryRawBlob, type BlobStore, type RawBlob } from '../image/store.js';
 import type { Release } from '../image/lock.js';
 import type { BlobCache } from './cache.js';
 import { header, readBody, type RegistryHttp } from './http.js';
@@ -20,18 +20,6 @@ export interface FetchedManifest {
   mediaType: string;
 }
 
-function memBlob(b: Buffer): RawBlob {
-  let pos = 0;
-  return {
-    size: b.length,
-    read: async (buf, length) => {
-      const n = b.copy(buf, 0, pos, Math.min(b.length, pos + length));
-      pos += n;
-      return n;
-    },
-    close: async () => undefined,
-  };
-}
 
 /** A RawBlob pulling from an HTTP body: one chunk at a time, never buffering the layer. */
 function bodyBlob(res: IncomingMessage, size: number): RawBlob {
@@ -153,8 +141,8 @@ export class RegistryStore implements BlobStore {
   async openBlob(digest: string): Promise<RawBlob> {
     parseDigest(digest);
     const mem = this.manifests.get(digest);
-    if (mem) return memBlob(mem);
-    if (this.manifestDigests.has(digest)) return memBlob((await this.fetchManifest(digest)).bytes);
+    if (mem) return memoryRawBlob(mem);
+    if (this.manifestDigests.has(digest)) return memoryRawBlob((await this.fetchManifest(digest)).bytes);
     const cached = await this.cache?.open(digest);
     if (cached) return cached;
     const res = await this.http.request('GET', `blobs/${digest}`);

@@ -5,7 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import { OciBundleError } from '../errors.js';
 import type { Release } from '../image/lock.js';
-import type { BlobStore, RawBlob } from '../image/store.js';
+import { memoryRawBlob, type BlobStore, type RawBlob } from '../image/store.js';
 
 export interface Range {
   /** -1: the member exists but is not a regular file (opening it is refused). */
@@ -13,18 +13,6 @@ export interface Range {
   size: number;
 }
 
-function memBlob(b: Buffer): RawBlob {
-  let pos = 0;
-  return {
-    size: b.length,
-    read: async (buf, length) => {
-      const n = b.copy(buf, 0, pos, Math.min(b.length, pos + length));
-      pos += n;
-      return n;
-    },
-    close: async () => undefined,
-  };
-}
 
 export class ArchiveStore implements BlobStore {
   /** How many times each blob was opened (tests count reads through it). */
@@ -39,7 +27,7 @@ export class ArchiveStore implements BlobStore {
 
   async openBlob(digest: string): Promise<RawBlob> {
     const mem = this.memory.get(digest);
-    if (mem) return memBlob(mem);
+    if (mem) return memoryRawBlob(mem);
     const r = this.ranges.get(digest);
     if (!r) throw new OciBundleError('ENOBLOB', `blob ${digest} not found in archive ${this.file}`);
     if (r.offset < 0) throw new OciBundleError('EBLOBTYPE', `blob ${digest} in archive ${this.file} is not a regular file; refused`);
