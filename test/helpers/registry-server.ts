@@ -30,8 +30,20 @@ export interface RunningRegistry {
   stop(): Promise<void>;
 }
 
-/** Starts docker-registry under `dir` (config, data, log); waits until /v2/ answers. */
-export async function startRegistry(dir: string, htpasswd?: { user: string; pass: string }): Promise<RunningRegistry> {
+/** Bearer-token auth for the registry: its `auth: token:` section (realm of a token server). */
+export interface TokenAuthConfig {
+  realm: string;
+  service: string;
+  issuer: string;
+  /** PEM file with the certificate(s) whose keys may sign tokens. */
+  rootcertbundle: string;
+}
+
+/**
+ * Starts docker-registry under `dir` (config, data, log); waits until /v2/ answers. With
+ * `token` (and no htpasswd) the registry wants Bearer tokens from that token server.
+ */
+export async function startRegistry(dir: string, htpasswd?: { user: string; pass: string }, token?: TokenAuthConfig): Promise<RunningRegistry> {
   mkdirSync(join(dir, 'data'), { recursive: true });
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
@@ -40,6 +52,9 @@ export async function startRegistry(dir: string, htpasswd?: { user: string; pass
     const line = execFileSync(HTPASSWD_BIN, ['-Bbn', htpasswd.user, htpasswd.pass], { encoding: 'utf8' });
     writeFileSync(join(dir, 'htpasswd'), line);
     auth = `auth: {htpasswd: {realm: test-realm, path: ${join(dir, 'htpasswd')}}}\n`;
+  } else if (token) {
+    const q = (v: string) => JSON.stringify(v);
+    auth = `auth:\n  token: {realm: ${q(token.realm)}, service: ${q(token.service)}, issuer: ${q(token.issuer)}, rootcertbundle: ${q(token.rootcertbundle)}}\n`;
   }
   writeFileSync(
     join(dir, 'config.yml'),
