@@ -1,7 +1,9 @@
 // The `copy SRC DEST` command and the source flags shared by unpack, raw unpack and stat
 // (--creds, --authfile, --tls-verify). Only translates flags and prints; the work is
-// src/source/copy.ts. Credentials are passed on, never printed.
+// src/source/copy.ts, whose progress events become a bar on a TTY stderr (a line per blob with
+// --verbose elsewhere, nothing on a pipe). Credentials are passed on, never printed.
 import type { Argv, CommandModule } from 'yargs';
+import type { CopyOptions, CopyProgress } from '../source/copy.js';
 import type { SourceOptions } from '../source/index.js';
 import { printJson, printMessage } from './output.js';
 
@@ -37,6 +39,57 @@ interface CopyArgs extends SourceArgs {
   dest: string;
   json: boolean;
   verbose: boolean;
+  jobs: number;
+}
+
+/** `done/total UNIT`, in MiB, or in KiB when the total is under 1 MiB. */
+function amount(done: number, total: number): string {
+  const [div, unit] = total < 1048576 ? [1024, 'KiB'] : [1048576, 'MiB'];
+  return `${(done / div).toFixed(1)}/${(total / div).toFixed(1)} ${unit}`;
+}
+
+/** Progress on stderr: a redrawn bar on a TTY, a line per finished blob with --verbose, else none. */
+export function copyProgressReporter(tty: boolean, verbose: boolean, write: (s: string) => void = (s) => process.stderr.write(s)) {
+  let lastDraw = 0;
+  let open = false;
+  const onProgress = (p: CopyProgress): void => {
+    if (!tty) {
+      if (p.finished) write(`ocibundle: blob ${p.blobsDone}/${p.blobs} ${p.digest} (${amount(p.bytesDone, p.bytesTotal)})\n`);
+      return;
+    }
+    const last = p.finished && p.blobsDone === p.blobs;
+    const now = Date.now();
+    if (!last && !p.finished && now - lastDraw < 100) return;
+    lastDraw = now;
+    const frac = p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : p.blobsDone / p.blobs;
+    const width = 30;
+    const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
+    write(`\rblob ${p.blobsDone}/${p.blobs} [${bar}] ${amount(p.bytesDone, p.bytesTotal)}`);
+    open = !last;
+    if (last) write('\n');
+  };
+  return {
+    onProgress: tty || verbose ? onProgress : undefined,
+    /** Ends a bar left mid-line (before an error message is printed). */
+    finish: () => {
+      if (open) write('\n');
+      open = false;
+    },
+  };
+}
+
+/** Aborts the copy on SIGINT/SIGTERM so it cleans up; restores the handlers afterwards. */
+async function withSignals<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  const onSignal = () => ac.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await run(ac.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
 export const copyCommand: CommandModule<object, CopyArgs> = {
@@ -48,12 +101,18 @@ export const copyCommand: CommandModule<object, CopyArgs> = {
       .positional('dest', { type: 'string', demandOption: true, describe: 'oci:PATH[:TAG] (or a bare PATH[:TAG]; created if absent) or oci-archive:FILE[:TAG]; tag defaults to latest' })
       .option('platform', { type: 'string', requiresArg: true, describe: 'copy only this os/arch[/variant] from a multi-platform index (default: all platforms)' })
       .option('json', { type: 'boolean', default: false, describe: 'print {descriptor, tag, copied, skipped} on stdout' })
-      .option('verbose', { type: 'boolean', default: false, describe: 'report what was copied on stderr' })
+      .option('verbose', { type: 'boolean', default: false, describe: 'report each blob copied, and a summary, on stderr' })
+      .option('jobs', { type: 'number', default: 3, requiresArg: true, describe: 'blobs transferred at once (1-64)' })
       .example('$0 copy docker-archive:busybox.tar oci:busybox:latest', 'then: $0 unpack --image busybox:latest bundle')
       .example('$0 copy docker://127.0.0.1:5000/busybox:latest busybox:latest --tls-verify=false', 'from a local registry') as unknown as Argv<CopyArgs>,
   handler: async (args) => {
     const { copyImage } = await import('../source/copy.js');
-    const r = await copyImage(args.src, args.dest, sourceOptionsOf(args));
+    const progress = copyProgressReporter(process.stderr.isTTY === true, args.verbose);
+    const r = await withSignals(async (signal) => {
+      const opts: CopyOptions = { ...sourceOptionsOf(args), jobs: args.jobs, signal };
+      if (progress.onProgress) opts.onProgress = progress.onProgress;
+      return copyImage(args.src, args.dest, opts);
+    }).finally(progress.finish);
     if (args.json) printJson(r);
     else if (args.verbose) printMessage(`copied ${r.descriptor.digest} as tag ${r.tag}: ${r.copied} blob(s) written, ${r.skipped} already present`);
   },

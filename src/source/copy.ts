@@ -1,10 +1,11 @@
 // `copy SRC DEST`: any source -> an OCI layout (`oci:PATH[:TAG]` or a bare path) or an
 // `oci-archive:FILE[:TAG]`. Docker media types become OCI ones (manifest and config JSON are
-// re-serialised, so their digests change; layer bytes are copied verbatim). Every blob is
-// verified while it streams; blobs already in DEST are not read. Never touches a rootfs.
-import { createWriteStream, promises as fsp } from 'node:fs';
+// re-serialised, so their digests change; layer bytes are copied verbatim). Blobs stream, verified,
+// several at once (`jobs`); blobs already in DEST are not read; the tag is written last, only
+// after every blob is in place. Never touches a rootfs and never prints.
+import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { addAbortSignal, Readable } from 'node:stream';
 import { OciBundleError } from '../errors.js';
 import { openBlob, readBlob } from '../image/blob.js';
 import { blobRelPath, digestOf } from '../image/digest.js';
@@ -21,7 +22,32 @@ import type { Descriptor } from '../image/types.js';
 import { openSource, type SourceOptions } from './index.js';
 import { writeLayoutArchive } from './tar-write.js';
 
-export interface CopyOptions extends SourceOptions {}
+/** One progress event: sent as bytes of a blob arrive and once when that blob is in place. */
+export interface CopyProgress {
+  /** 0-based index, among the blobs to transfer, of the blob this event is about. */
+  blob: number;
+  /** Blobs to transfer (config and layers not already in DEST). */
+  blobs: number;
+  /** Bytes transferred so far, all blobs; and the sum of their sizes. */
+  bytesDone: number;
+  bytesTotal: number;
+  /** Digest of the blob this event is about; true when it is now complete in DEST. */
+  digest: string;
+  finished: boolean;
+  /** Blobs complete so far. */
+  blobsDone: number;
+}
+
+export interface CopyOptions extends SourceOptions {
+  /** Blob transfers run at once (config + layers); default 3. */
+  jobs?: number;
+  onProgress?: (p: CopyProgress) => void;
+  /** Aborts the transfers; the copy then fails with EINTERRUPTED and writes no tag. */
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_JOBS = 3;
+const MAX_JOBS = 64;
 
 export interface CopyResult {
   /** The descriptor DEST's index.json now carries for the tag. */
@@ -45,6 +71,13 @@ export function parseDestName(name: string): DestName {
   return { kind, path: r.path, tag: r.tag ?? 'latest' };
 }
 
+/** The job count from options: an integer 1..64, EUSAGE otherwise. */
+export function jobsOf(jobs: number | undefined): number {
+  if (jobs === undefined) return DEFAULT_JOBS;
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > MAX_JOBS) throw new OciBundleError('EUSAGE', `jobs must be an integer from 1 to ${MAX_JOBS}, not ${String(jobs)}`);
+  return jobs;
+}
+
 const CONVERT_LAYER: Record<string, string> = {
   [MT.dockerLayerGzip]: MT.ociLayerGzip,
   [MT.dockerForeignLayerGzip]: MT.ociLayerNdGzip,
@@ -58,68 +91,171 @@ function parseJson(bytes: Buffer, what: string): Record<string, unknown> {
   }
 }
 
+/** A document to write after the blobs: verified source bytes kept as they are, or re-serialised. */
+type DocWrite = { kind: 'verbatim'; desc: Descriptor; bytes: Buffer } | { kind: 'put'; digest: string; bytes: Buffer };
+
+/**
+ * Copies in three steps: plan (read and check every index/manifest/docker config, compute the
+ * rewritten documents, list the blobs DEST lacks), transfer those blobs `jobs` at a time, then
+ * write the documents children first. The caller writes the tag afterwards.
+ */
 class Copier {
   copied = 0;
   skipped = 0;
-  private done = new Map<string, Promise<Descriptor>>();
+  private planned = new Map<string, Promise<Descriptor>>();
+  private wanted = new Set<string>();
+  private transfers: Descriptor[] = [];
+  private docs: DocWrite[] = [];
   constructor(
     private readonly src: Layout,
     private readonly dest: Layout,
+    private readonly opts: CopyOptions,
   ) {}
 
-  /** Streams one blob, verified, into DEST unless it is already there. */
-  async blob(desc: Descriptor): Promise<void> {
+  async run(root: Descriptor): Promise<Descriptor> {
+    const top = await this.node(root);
+    await this.transferAll();
+    for (const d of this.docs) await this.writeDoc(d);
+    return top;
+  }
+
+  /** Notes a blob to copy verbatim, unless DEST has it or it is already noted. */
+  private async want(desc: Descriptor): Promise<void> {
+    if (this.wanted.has(desc.digest)) return;
+    this.wanted.add(desc.digest);
     if ((await this.dest.store.statBlob(desc.digest)) === desc.size) {
       this.skipped++;
       return;
     }
-    if ((await this.src.store.statBlob(desc.digest)) === undefined && desc.urls?.length) {
+    if (desc.urls?.length && (await this.src.store.statBlob(desc.digest)) === undefined) {
       throw new OciBundleError('ENOBLOB', `foreign layer ${desc.digest} is not in the source; it lives at ${desc.urls.join(', ')} and is not fetched`);
     }
-    const rel = blobRelPath(desc.digest);
-    const final = join(this.dest.path, rel);
-    await fsp.mkdir(join(final, '..'), { recursive: true, mode: 0o755 });
+    this.transfers.push(desc);
+  }
+
+  /** Runs the transfers `jobs` at a time; on a failure stops the rest, waits for them, rethrows. */
+  private async transferAll(): Promise<void> {
+    const list = this.transfers;
+    const bytesTotal = list.reduce((n, d) => n + d.size, 0);
+    let bytesDone = 0;
+    let blobsDone = 0;
+    let next = 0;
+    const stop = new AbortController();
+    const outer = this.opts.signal;
+    const onOuter = () => stop.abort();
+    outer?.addEventListener('abort', onOuter, { once: true });
+    const report = this.opts.onProgress;
+    const worker = async (): Promise<void> => {
+      while (!stop.signal.aborted && next < list.length) {
+        const blob = next++;
+        const desc = list[blob]!;
+        const emit = (finished: boolean) => report?.({ blob, blobs: list.length, bytesDone, bytesTotal, digest: desc.digest, finished, blobsDone });
+        try {
+          await this.transfer(desc, stop.signal, (n) => {
+            bytesDone += n;
+            emit(false);
+          });
+        } catch (e) {
+          stop.abort();
+          throw e;
+        }
+        blobsDone++;
+        this.copied++;
+        emit(true);
+      }
+    };
+    try {
+      if (outer?.aborted) stop.abort();
+      const results = await Promise.allSettled(Array.from({ length: Math.min(jobsOf(this.opts.jobs), list.length) }, worker));
+      if (outer?.aborted) throw new OciBundleError('EINTERRUPTED', `copy interrupted; no tag written`);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !isAbort(r.reason)) ?? results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    } finally {
+      outer?.removeEventListener('abort', onOuter);
+    }
+  }
+
+  /** Streams one blob, verified, into a temp file in DEST, then renames it into place. */
+  private transfer(desc: Descriptor, signal: AbortSignal, onBytes: (n: number) => void): Promise<void> {
+    return this.writeFile(desc.digest, addAbortSignal(signal, openBlob(this.src, desc)), onBytes);
+  }
+
+  /** Writes a stream to a temp file in DEST (fsynced), renames it to the blob's path; no temp file survives a failure. */
+  private async writeFile(digest: string, from: Readable, onBytes?: (n: number) => void): Promise<void> {
+    const final = join(this.dest.path, blobRelPath(digest));
     const tmp = tempName(this.dest.path);
     try {
-      const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
-      await pipeline(openBlob(this.src, desc), out);
-      const fh = await fsp.open(tmp, 'r');
-      await fh.sync().finally(() => fh.close());
+      await fsp.mkdir(join(final, '..'), { recursive: true, mode: 0o755 });
+      const fh = await fsp.open(tmp, 'wx', 0o644);
+      try {
+        for await (const chunk of from) {
+          const b = chunk as Buffer;
+          for (let off = 0; off < b.length; ) off += (await fh.write(b, off, b.length - off)).bytesWritten;
+          onBytes?.(b.length);
+        }
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
       await fsp.rename(tmp, final);
     } catch (e) {
+      from.destroy();
       await fsp.unlink(tmp).catch(() => undefined);
       throw e;
     }
-    this.copied++;
   }
 
-  /** Stores a re-serialised document; returns its new descriptor. */
-  private async put(doc: unknown, mediaType: string, old: Descriptor): Promise<Descriptor> {
+  private async writeDoc(d: DocWrite): Promise<void> {
+    if (d.kind === 'verbatim') {
+      if ((await this.dest.store.statBlob(d.desc.digest)) === d.desc.size) this.skipped++;
+      else {
+        // bytes were verified against the digest when planning read them
+        await this.writeFile(d.desc.digest, Readable.from([d.bytes]));
+        this.copied++;
+      }
+      return;
+    }
+    if ((await this.dest.store.statBlob(d.digest)) === d.bytes.length) this.skipped++;
+    else {
+      await this.dest.store.putBlob(d.bytes);
+      this.copied++;
+    }
+  }
+
+  /** Plans a re-serialised document; returns its new descriptor. */
+  private put(doc: unknown, mediaType: string, old: Descriptor): Descriptor {
     const bytes = Buffer.from(JSON.stringify(doc));
     const digest = digestOf(bytes);
-    if ((await this.dest.store.statBlob(digest)) === bytes.length) this.skipped++;
-    else {
-      await this.dest.store.putBlob(bytes);
-      this.copied++;
+    if (!this.wanted.has(digest)) {
+      this.wanted.add(digest);
+      this.docs.push({ kind: 'put', digest, bytes });
     }
     const d: Descriptor = { ...old, mediaType, digest, size: bytes.length };
     delete d.data;
     return d;
   }
 
-  node(desc: Descriptor): Promise<Descriptor> {
-    let p = this.done.get(desc.digest);
+  private keep(desc: Descriptor, bytes: Buffer): Descriptor {
+    if (!this.wanted.has(desc.digest)) {
+      this.wanted.add(desc.digest);
+      this.docs.push({ kind: 'verbatim', desc, bytes });
+    }
+    return desc;
+  }
+
+  private node(desc: Descriptor): Promise<Descriptor> {
+    let p = this.planned.get(desc.digest);
     if (!p) {
-      p = this.copyNode(desc);
-      this.done.set(desc.digest, p);
+      p = this.planNode(desc);
+      this.planned.set(desc.digest, p);
     }
     return p.then((d) => ({ ...desc, mediaType: d.mediaType, digest: d.digest, size: d.size }));
   }
 
-  private async copyNode(desc: Descriptor): Promise<Descriptor> {
+  private async planNode(desc: Descriptor): Promise<Descriptor> {
     if (isIndexType(desc.mediaType)) return this.index(desc);
     if (isManifestType(desc.mediaType)) return this.manifest(desc);
-    await this.blob(desc);
+    await this.want(desc);
     return desc;
   }
 
@@ -132,19 +268,18 @@ class Copier {
   }
 
   private async index(desc: Descriptor): Promise<Descriptor> {
-    const { doc } = await this.readDoc(desc, 'index');
+    const { bytes, doc } = await this.readDoc(desc, 'index');
     const children = doc['manifests'] as Descriptor[];
-    const next = await Promise.all(children.map((c) => this.node(c)));
+    const next: Descriptor[] = [];
+    // in order, so blob numbering and document order do not depend on timing
+    for (const c of children) next.push(await this.node(c));
     const changed = desc.mediaType !== MT.ociIndex || next.some((n, i) => n.digest !== children[i]!.digest);
-    if (!changed) {
-      await this.blob(desc);
-      return desc;
-    }
+    if (!changed) return this.keep(desc, bytes);
     return this.put({ ...doc, mediaType: MT.ociIndex, manifests: next }, MT.ociIndex, desc);
   }
 
   private async manifest(desc: Descriptor): Promise<Descriptor> {
-    const { doc } = await this.readDoc(desc, 'manifest');
+    const { bytes, doc } = await this.readDoc(desc, 'manifest');
     const config = doc['config'] as Descriptor;
     const layers = doc['layers'] as Descriptor[];
     if (!isConfigType(config.mediaType)) {
@@ -153,23 +288,24 @@ class Copier {
     let newConfig = config;
     if (config.mediaType === MT.dockerConfig) {
       const { doc: cfg } = await this.readDoc(config, 'config');
-      newConfig = await this.put(cfg, MT.ociConfig, config);
+      newConfig = this.put(cfg, MT.ociConfig, config);
     } else {
-      await this.blob(config);
+      await this.want(config);
     }
     const newLayers: Descriptor[] = [];
     for (const l of layers) {
-      await this.blob(l);
+      await this.want(l);
       const mt = CONVERT_LAYER[l.mediaType];
       newLayers.push(mt ? { ...l, mediaType: mt } : l);
     }
     const changed = desc.mediaType !== MT.ociManifest || newConfig !== config || newLayers.some((l, i) => l !== layers[i]);
-    if (!changed) {
-      await this.blob(desc);
-      return desc;
-    }
+    if (!changed) return this.keep(desc, bytes);
     return this.put({ ...doc, mediaType: MT.ociManifest, config: newConfig, layers: newLayers }, MT.ociManifest, desc);
   }
+}
+
+function isAbort(e: unknown): boolean {
+  return e instanceof Error && e.name === 'AbortError';
 }
 
 async function openOrInit(path: string): Promise<Layout> {
@@ -191,27 +327,39 @@ async function rootOf(layout: Layout, ref: string, platform: string | undefined)
   return found[0]!;
 }
 
-export async function copyImage(src: string, dest: string, opts: CopyOptions = {}): Promise<CopyResult> {
+/**
+ * Copies `ref` (a tag or `@DIGEST`) of an already open source layout to DEST. copyImage is this
+ * after openSource; tests use it to put a wrapped store (slow, failing) behind the source.
+ */
+export async function copyFromLayout(source: Layout, ref: string, dest: string, opts: CopyOptions = {}): Promise<CopyResult> {
   const d = parseDestName(dest);
+  jobsOf(opts.jobs);
+  const root = await rootOf(source, ref, opts.platform);
+  let layoutPath = d.path;
+  if (d.kind === 'oci-archive') {
+    layoutPath = `${d.path}.ocibundle-tmp-${process.pid}-${Date.now().toString(36)}`;
+    await fsp.rm(layoutPath, { recursive: true, force: true });
+  }
+  try {
+    const target = d.kind === 'oci' ? await openOrInit(layoutPath) : await initLayout(layoutPath);
+    const copier = new Copier(source, target, opts);
+    const top = await copier.run({ mediaType: root.mediaType, digest: root.digest, size: root.size, ...(root.platform ? { platform: root.platform } : {}) });
+    await fsyncDir(join(layoutPath, 'blobs', 'sha256')).catch(() => undefined);
+    if (opts.signal?.aborted) throw new OciBundleError('EINTERRUPTED', 'copy interrupted; no tag written');
+    const entry = await tagImage(target, top, d.tag);
+    if (d.kind === 'oci-archive') await writeLayoutArchive(layoutPath, d.path);
+    return { descriptor: entry, tag: d.tag, copied: copier.copied, skipped: copier.skipped };
+  } finally {
+    if (d.kind === 'oci-archive') await fsp.rm(layoutPath, { recursive: true, force: true });
+  }
+}
+
+export async function copyImage(src: string, dest: string, opts: CopyOptions = {}): Promise<CopyResult> {
+  parseDestName(dest);
+  jobsOf(opts.jobs);
   const source = await openSource(src, opts);
   try {
-    const root = await rootOf(source.layout, source.ref, opts.platform);
-    let layoutPath = d.path;
-    if (d.kind === 'oci-archive') {
-      layoutPath = `${d.path}.ocibundle-tmp-${process.pid}-${Date.now().toString(36)}`;
-      await fsp.rm(layoutPath, { recursive: true, force: true });
-    }
-    try {
-      const target = d.kind === 'oci' ? await openOrInit(layoutPath) : await initLayout(layoutPath);
-      const copier = new Copier(source.layout, target);
-      const top = await copier.node({ mediaType: root.mediaType, digest: root.digest, size: root.size, ...(root.platform ? { platform: root.platform } : {}) });
-      const entry = await tagImage(target, top, d.tag);
-      await fsyncDir(join(layoutPath, 'blobs', 'sha256')).catch(() => undefined);
-      if (d.kind === 'oci-archive') await writeLayoutArchive(layoutPath, d.path);
-      return { descriptor: entry, tag: d.tag, copied: copier.copied, skipped: copier.skipped };
-    } finally {
-      if (d.kind === 'oci-archive') await fsp.rm(layoutPath, { recursive: true, force: true });
-    }
+    return await copyFromLayout(source.layout, source.ref, dest, opts);
   } finally {
     await source.close();
   }

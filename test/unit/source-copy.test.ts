@@ -1,13 +1,17 @@
 // copyImage (library): Docker media types become OCI ones (manifest and config re-serialised,
 // layer bytes and digests kept), a multi-platform index is copied whole or one platform with
 // `platform`, blobs already in DEST are not read again, the tag moves under the index lock.
+// Transfers overlap (`jobs`, timed over a slow source store), report progress, and a failed
+// transfer leaves no tag and no temp file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzip, makeTar, writeLayout, corruptBlob, readIndexJson, blobPath } from '../../fixtures/layout.js';
-import { copyImage, parseDestName } from '../../src/source/copy.js';
+import { copyFromLayout, copyImage, parseDestName, type CopyProgress } from '../../src/source/copy.js';
 import { validateLayout, openLayout } from '../../src/image/index.js';
+import type { Layout } from '../../src/image/layout.js';
+import type { BlobStore } from '../../src/image/store.js';
 import { OciBundleError } from '../../src/errors.js';
 import { scratchDir } from '../helpers/cli.js';
 
@@ -97,6 +101,144 @@ test('copy converts docker media types to oci, keeping layer bytes', async (t) =
       // and into a fresh destination the corrupted source is refused
       await assert.rejects(copyImage(`${src}:multi`, join(dir, 'd6')), (e: unknown) => e instanceof OciBundleError && e.code === 'EDIGEST');
     });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * The layout with a store whose blobs in `slow` wait `ms` before their first read, and whose
+ * blob `fails` (if any) rejects its first read after 50 ms. Every other call passes through.
+ */
+function wrapped(layout: Layout, slow: Set<string>, ms: number, fails?: string): Layout {
+  const inner = layout.store;
+  const store: BlobStore = Object.create(inner) as BlobStore;
+  store.openBlob = async (digest) => {
+    const raw = await inner.openBlob(digest);
+    let first = true;
+    return {
+      size: raw.size,
+      read: async (buf, length) => {
+        if (first && digest === fails) {
+          await sleep(50);
+          throw new Error('injected read failure');
+        }
+        if (first && slow.has(digest)) await sleep(ms);
+        first = false;
+        return raw.read(buf, length);
+      },
+      close: () => raw.close(),
+    };
+  };
+  return { ...layout, store };
+}
+
+function tempFiles(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true }) as string[]).filter((n) => n.split('/').some((c) => c.startsWith('.ocibundle-tmp-')));
+}
+
+test('copy transfers blobs concurrently, with progress, and cleans up on failure', async (t) => {
+  const dir = scratchDir('source-copy-jobs');
+  try {
+    const src = join(dir, 'src');
+    const layers = await Promise.all([1, 2].map(async (i) => gzip(await makeTar([{ name: `f${i}`, data: `${i}\n`.repeat(4000) }]))));
+    const built = writeLayout(src, { images: [{ tag: 'latest', layers }] });
+    const img = built.images[0]!;
+    const blobs = [img.config.digest, ...img.layers.map((l) => l.digest)];
+    const layout = await openLayout(src);
+    const slow = new Set(blobs);
+    let n = 0;
+    const fresh = () => join(dir, `d${++n}`);
+
+    const timings: [string, number, (ms: number) => boolean][] = [
+      ['jobs 3: three 300 ms blobs overlap (< 700 ms)', 3, (ms) => ms < 700],
+      ['jobs 1: one after the other (>= 900 ms)', 1, (ms) => ms >= 895 && ms < 1500],
+      ['jobs 2: two then one (600-900 ms)', 2, (ms) => ms >= 595 && ms < 900],
+    ];
+    for (const [name, jobs, ok] of timings) {
+      await t.test(name, async (tt) => {
+        const started = performance.now();
+        const r = await copyFromLayout(wrapped(layout, slow, 300), 'latest', fresh(), { jobs });
+        const ms = performance.now() - started;
+        tt.diagnostic(`jobs ${jobs}: ${ms.toFixed(0)} ms`);
+        assert.ok(ok(ms), `took ${ms.toFixed(0)} ms`);
+        assert.equal(r.copied, 4, 'config, two layers, manifest');
+        assert.equal(r.descriptor.digest, img.manifest.digest);
+      });
+    }
+
+    await t.test('progress: every byte counted, one finished event per blob, last says all done', async () => {
+      const events: CopyProgress[] = [];
+      const dest = fresh();
+      await copyFromLayout(layout, 'latest', dest, { onProgress: (p) => events.push({ ...p }) });
+      const total = img.config.size + img.layers.reduce((a, l) => a + l.size, 0);
+      assert.ok(events.length >= 3);
+      for (const e of events) {
+        assert.equal(e.blobs, 3);
+        assert.equal(e.bytesTotal, total);
+      }
+      assert.deepEqual(events.map((e) => e.bytesDone), [...events.map((e) => e.bytesDone)].sort((a, b) => a - b), 'bytesDone never decreases');
+      const finished = events.filter((e) => e.finished);
+      assert.deepEqual(finished.map((e) => e.digest).sort(), [...blobs].sort());
+      assert.deepEqual(finished.map((e) => e.blobsDone), [1, 2, 3]);
+      const last = events.at(-1)!;
+      assert.equal(last.bytesDone, total);
+      assert.equal(last.blobsDone, 3);
+      assert.deepEqual(new Set(events.map((e) => e.blob)), new Set([0, 1, 2]));
+    });
+
+    await t.test('nothing to transfer: no progress events, all skipped', async () => {
+      const dest = fresh();
+      await copyFromLayout(layout, 'latest', dest);
+      const events: CopyProgress[] = [];
+      const r = await copyFromLayout(wrapped(layout, new Set(), 0, img.layers[0]!.digest), 'latest', `${dest}:again`, { onProgress: (p) => events.push(p) });
+      assert.deepEqual(events, []);
+      assert.equal(r.copied, 0);
+      assert.equal(r.skipped, 4);
+    });
+
+    const failures: [string, boolean][] = [
+      ['into a new layout', false],
+      ['into a layout that has the tag already: the tag is unchanged', true],
+    ];
+    for (const [name, existing] of failures) {
+      await t.test(`a failed transfer leaves no tag and no temp file: ${name}`, async () => {
+        const dest = fresh();
+        const before = existing ? (await copyImage(`${src}:latest`, `${dest}:t`), readIndexJson(dest).manifests) : [];
+        if (existing) for (const b of blobs) rmSync(blobPath(dest, b));
+        const events: CopyProgress[] = [];
+        await assert.rejects(
+          copyFromLayout(wrapped(layout, slow, 300, img.layers[1]!.digest), 'latest', `${dest}:t`, { jobs: 3, onProgress: (p) => events.push(p) }),
+          (e: unknown) => e instanceof OciBundleError && e.code === 'EIO' && e.message.includes(img.layers[1]!.digest),
+        );
+        assert.deepEqual(readIndexJson(dest).manifests, before);
+        assert.deepEqual(tempFiles(dest), []);
+        assert.equal(events.filter((e) => e.finished).length, 0, 'the slow transfers were stopped, not finished');
+      });
+    }
+
+    await t.test('an aborted signal fails with EINTERRUPTED and writes no tag', async () => {
+      const dest = fresh();
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 50);
+      await assert.rejects(copyFromLayout(wrapped(layout, slow, 300), 'latest', dest, { signal: ac.signal }), (e: unknown) => e instanceof OciBundleError && e.code === 'EINTERRUPTED');
+      assert.deepEqual(readIndexJson(dest).manifests, []);
+      assert.deepEqual(tempFiles(dest), []);
+    });
+
+    const badJobs: [string, number][] = [
+      ['zero', 0],
+      ['fractional', 1.5],
+      ['too many', 65],
+      ['not a number', Number.NaN],
+    ];
+    for (const [name, jobs] of badJobs) {
+      await t.test(`jobs ${name} is EUSAGE`, async () => {
+        await assert.rejects(copyImage(src, fresh(), { jobs }), (e: unknown) => e instanceof OciBundleError && e.code === 'EUSAGE');
+      });
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
