@@ -6,6 +6,7 @@ import type { Argv, CommandModule } from 'yargs';
 import type { CopyOptions, CopyProgress } from '../source/copy.js';
 import type { SourceOptions } from '../source/index.js';
 import { printJson, printMessage } from './output.js';
+import { withSignals } from './signals.js';
 
 export interface SourceArgs {
   creds?: string;
@@ -76,20 +77,6 @@ export function copyProgressReporter(tty: boolean, verbose: boolean, write: (s: 
       open = false;
     },
   };
-}
-
-/** Aborts the copy on SIGINT/SIGTERM so it cleans up; restores the handlers afterwards. */
-async function withSignals<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const ac = new AbortController();
-  const onSignal = () => ac.abort();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    return await run(ac.signal);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
 }
 
 export const copyCommand: CommandModule<object, CopyArgs> = {

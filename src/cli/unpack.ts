@@ -7,6 +7,7 @@ import type { IdMap } from '../spec/index.js';
 import { parseIdMap } from '../spec/idmap.js';
 import type { UnpackOptions, UnpackProgress, UnpackSummary } from '../unpack.js';
 import { printJson, printMessage, stderrWarner } from './output.js';
+import { withSignals } from './signals.js';
 import { SOURCE_NAMES, sourceOptions, sourceOptionsOf, type SourceArgs } from './copy.js';
 
 interface UnpackArgs extends SourceArgs {
@@ -62,20 +63,6 @@ export function parseSize(text: string): number {
 
 function maps(list: string[]): IdMap[] {
   return list.map(parseIdMap);
-}
-
-/** Abort on SIGINT/SIGTERM so the library cleans up; restore handlers afterwards. */
-async function withSignals<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const ac = new AbortController();
-  const onSignal = () => ac.abort();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    return await run(ac.signal);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
 }
 
 /** A one-line progress bar on a TTY; one line per layer with --verbose elsewhere. */
