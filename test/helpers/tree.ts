@@ -105,3 +105,14 @@ export function diffTrees(a: TreeEntry[], b: TreeEntry[], ignore: (path: string,
   }
   return out.sort();
 }
+
+/**
+ * A diffTrees `ignore` for directories that no tar entry declares: every unpacker gives them
+ * the time of the unpack, so their mtimes cannot agree. They are found in `reference` (a tree
+ * just unpacked) by an mtime within the last hour; fixtures use older, declared times.
+ */
+export function unpackTimeDirs(reference: TreeEntry[]): (path: string, field: string) => boolean {
+  const recent = Date.now() / 1000 - 3600;
+  const dirs = new Set(reference.filter((e) => e.type === 'dir' && Number(e.mtime.split('.')[0]) > recent).map((e) => e.path));
+  return (path, field) => field === 'mtime' && dirs.has(path);
+}
