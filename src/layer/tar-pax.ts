@@ -63,37 +63,24 @@ export function parsePax(buf: Buffer, where: () => string): PaxValues {
   return out;
 }
 
+/** The header fields a PAX record may override, each with the parser of its value. */
+const FIELDS: { [K in 'path' | 'linkpath' | 'size' | 'uid' | 'gid' | 'mtime' | 'atime']: (v: Buffer, what: string, where: () => string) => NonNullable<PaxValues[K]> } = {
+  path: (v, what, where) => text(v, what, where),
+  linkpath: (v, what, where) => text(v, what, where),
+  size: (v, what, where) => decimal(v, what, where),
+  uid: (v, what, where) => decimal(v, what, where),
+  gid: (v, what, where) => decimal(v, what, where),
+  mtime: (v, what, where) => paxTime(v, what, where),
+  atime: (v, what, where) => paxTime(v, what, where),
+};
+
 function apply(out: PaxValues, key: string, v: Buffer, where: () => string): void {
-  const empty = v.length === 0;
-  switch (key) {
-    case 'path':
-      if (empty) delete out.path;
-      else out.path = text(v, 'pax path', where);
-      return;
-    case 'linkpath':
-      if (empty) delete out.linkpath;
-      else out.linkpath = text(v, 'pax linkpath', where);
-      return;
-    case 'size':
-      if (empty) delete out.size;
-      else out.size = decimal(v, 'pax size', where);
-      return;
-    case 'uid':
-      if (empty) delete out.uid;
-      else out.uid = decimal(v, 'pax uid', where);
-      return;
-    case 'gid':
-      if (empty) delete out.gid;
-      else out.gid = decimal(v, 'pax gid', where);
-      return;
-    case 'mtime':
-      if (empty) delete out.mtime;
-      else out.mtime = paxTime(v, 'pax mtime', where);
-      return;
-    case 'atime':
-      if (empty) delete out.atime;
-      else out.atime = paxTime(v, 'pax atime', where);
-      return;
+  if (Object.hasOwn(FIELDS, key)) {
+    const field = key as keyof typeof FIELDS;
+    // POSIX: a record with an empty value deletes the keyword (the header's value applies).
+    if (v.length === 0) delete out[field];
+    else (out as Record<string, unknown>)[field] = FIELDS[field](v, `pax ${field}`, where);
+    return;
   }
   if (key.startsWith(SCHILY)) {
     const name = key.slice(SCHILY.length);
