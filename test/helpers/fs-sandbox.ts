@@ -78,3 +78,13 @@ export function capabilityValue(): Buffer {
     0x00, 0x00, 0x00, 0x00, // inheritable[1]
   ]);
 }
+
+/** The `code` of what `fn` throws, or undefined when it does not throw. */
+export function code(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    return (e as { code?: string }).code;
+  }
+  return undefined;
+}

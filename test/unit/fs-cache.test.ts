@@ -6,21 +6,12 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, renameSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { RootFS, type RootFSOptions } from '../../src/fs/rootfs.js';
-import { RESOLVERS, makeSandbox, openFdCount, type Sandbox } from '../helpers/fs-sandbox.js';
+import { RESOLVERS, makeSandbox, openFdCount, type Sandbox, code } from '../helpers/fs-sandbox.js';
 
 const T = { sec: 1, nsec: 2 };
 
 function touch(fs: RootFS, path: string): void {
   fs.finishFile(fs.createFile(path, 0o644), { uid: 0, gid: 0, mode: 0o644, atime: T, mtime: T, chown: false });
-}
-
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return (e as { code?: string }).code;
-  }
-  return undefined;
 }
 
 interface Case {

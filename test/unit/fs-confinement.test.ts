@@ -8,7 +8,7 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RootFS, type Meta } from '../../src/fs/rootfs.js';
-import { RESOLVERS, makeSandbox, type Sandbox } from '../helpers/fs-sandbox.js';
+import { RESOLVERS, makeSandbox, type Sandbox, code } from '../helpers/fs-sandbox.js';
 
 const NEEDS_ROOT = process.getuid?.() !== 0 && 'needs root';
 const T = { sec: 1234567890, nsec: 123456789 };
@@ -17,15 +17,6 @@ const META: Meta = { uid: 4242, gid: 4343, mode: 0o777, atime: T, mtime: T };
 function touch(fs: RootFS, path: string): void {
   const fd = fs.createFile(path, 0o644);
   fs.finishFile(fd, { uid: 0, gid: 0, mode: 0o644, atime: T, mtime: T });
-}
-
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return (e as { code?: string }).code;
-  }
-  return undefined;
 }
 
 /** The sentinel's absolute path, mirrored inside the rootfs (rootfs/<abs sentinel path>). */
