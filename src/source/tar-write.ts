@@ -1,4 +1,5 @@
-// Writes an OCI layout directory as an oci-archive (a plain ustar tar, as skopeo writes):
+// Writes an OCI layout directory as an oci-archive (a plain ustar tar, as skopeo writes, through
+// the project's tar writer in src/tar):
 // oci-layout, index.json, blobs/<alg>/<hex>, with fixed owners and times so the same layout
 // always gives the same bytes. Lands atomically (temp file, fsync, rename). Reads only the
 // layout's known names; never follows symlinks (blobs must be regular files).
@@ -6,31 +7,11 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { OciBundleError } from '../errors.js';
 import { isValidDigest } from '../image/digest.js';
+import { BLOCK, encodeHeader, trailer } from '../tar/index.js';
 
-const BLOCK = 512;
-
-function octal(n: number, width: number): string {
-  return n.toString(8).padStart(width - 1, '0');
-}
-
-/** A ustar header for a short name (all our names fit in 100 bytes). */
-export function ustarHeader(name: string, size: number, dir: boolean): Buffer {
-  const h = Buffer.alloc(BLOCK);
-  if (Buffer.byteLength(name) > 100) throw new OciBundleError('EPATH', `archive member name ${name} is over 100 bytes`);
-  h.write(name, 0, 'utf8');
-  h.write(octal(dir ? 0o755 : 0o644, 8), 100);
-  h.write(octal(0, 8), 108);
-  h.write(octal(0, 8), 116);
-  h.write(octal(size, 12), 124);
-  h.write(octal(0, 12), 136);
-  h.fill(' ', 148, 156);
-  h.write(dir ? '5' : '0', 156);
-  h.write('ustar\0', 257, 'latin1');
-  h.write('00', 263, 'latin1');
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(`${octal(sum, 7)}\0`, 148, 'latin1');
-  return h;
+/** The header of one archive member: fixed owner 0:0, mtime 0, 0644 files and 0755 dirs. */
+function memberHeader(name: string, size: number, dir: boolean): Buffer {
+  return encodeHeader({ name, type: dir ? 'dir' : 'file', size, mode: dir ? 0o755 : 0o644, mtime: { sec: 0, nsec: 0 } });
 }
 
 export async function writeLayoutArchive(layoutDir: string, file: string): Promise<void> {
@@ -40,7 +21,7 @@ export async function writeLayoutArchive(layoutDir: string, file: string): Promi
     const addFile = async (name: string, path: string) => {
       const st = await fsp.lstat(path);
       if (!st.isFile()) throw new OciBundleError('EBLOBTYPE', `${path} is not a regular file`);
-      await fh.write(ustarHeader(name, st.size, false));
+      await fh.write(memberHeader(name, st.size, false));
       let n = 0;
       for await (const c of createReadStream(path)) {
         await fh.write(c as Buffer);
@@ -52,7 +33,7 @@ export async function writeLayoutArchive(layoutDir: string, file: string): Promi
     };
     await addFile('oci-layout', join(layoutDir, 'oci-layout'));
     await addFile('index.json', join(layoutDir, 'index.json'));
-    await fh.write(ustarHeader('blobs/', 0, true));
+    await fh.write(memberHeader('blobs/', 0, true));
     for (const alg of ['sha256', 'sha512']) {
       let names: string[];
       try {
@@ -60,10 +41,10 @@ export async function writeLayoutArchive(layoutDir: string, file: string): Promi
       } catch {
         continue;
       }
-      await fh.write(ustarHeader(`blobs/${alg}/`, 0, true));
+      await fh.write(memberHeader(`blobs/${alg}/`, 0, true));
       for (const n of names) if (isValidDigest(`${alg}:${n}`)) await addFile(`blobs/${alg}/${n}`, join(layoutDir, 'blobs', alg, n));
     }
-    await fh.write(Buffer.alloc(2 * BLOCK));
+    await fh.write(trailer());
     await fh.sync();
   } catch (e) {
     await fh.close();

@@ -26,6 +26,8 @@ const forbidden: Record<string, string[]> = {
   spec: ['cli', 'layer', 'fs', 'image', 'unpack.ts', 'runtime-config.ts', 'yargs'],
   fs: ['cli', 'layer', 'image', 'spec', 'unpack.ts', 'runtime-config.ts', 'yargs'],
   layer: ['cli', 'image', 'spec', 'unpack.ts', 'runtime-config.ts', 'yargs'],
+  tar: ['cli', 'layer', 'image', 'fs', 'spec', 'build', 'source', 'unpack.ts', 'runtime-config.ts', 'yargs'],
+  build: ['cli', 'yargs'],
   'unpack.ts': ['cli', 'yargs'],
   'runtime-config.ts': ['cli', 'yargs', 'layer'],
   'index.ts': ['cli', 'yargs'],
