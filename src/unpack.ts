@@ -3,7 +3,7 @@
 // the applier, then rename into place and write config.json last. Any failure or abort
 // removes what this run made; a SIGKILLed run leaves only a `.ocibundle-*.tmp` name behind,
 // which the next run clears. Owns the bundle's life cycle, not the semantics of entries.
-import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { OciBundleError, type WarnFn } from './errors.js';
 import { RootFS } from './fs/rootfs.js';
@@ -81,7 +81,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackSummary> {
 
 async function unpackResolved(img: ResolvedImage, opts: UnpackOptions, started: number): Promise<UnpackSummary> {
   const warn: WarnFn = opts.onWarning ?? (() => {});
-  const targets = planTargets(opts);
+  const targets = planTargets(opts, warn);
   const tmpRootfs = join(targets.workDir, `${TMP_PREFIX}rootfs-${process.pid}-${Date.now().toString(36)}.tmp`);
   mkdirSync(tmpRootfs, { mode: 0o755 });
   let fs: RootFS | null = null;
@@ -184,18 +184,25 @@ interface Targets {
   force: boolean;
 }
 
-function planTargets(opts: UnpackOptions): Targets {
+function planTargets(opts: UnpackOptions, warn: WarnFn): Targets {
   const target = resolve(opts.bundle);
   const force = opts.force ?? false;
+  // 0700 keeps setuid files and devices away from other users; with an id map the runtime's
+  // mapped root is such an "other" user and must still reach BUNDLE/rootfs: 0711 (search only).
+  const mapped = (opts.uidMap?.length ?? 0) > 0 || (opts.gidMap?.length ?? 0) > 0;
   if (opts.rootfsOnly) {
     const parent = dirname(target);
     mkdirSync(parent, { recursive: true });
     if (existsSync(target) && !force) throw new OciBundleError('EEXIST', `${target} exists (use --force to replace it)`);
     clearStale(parent, `${TMP_PREFIX}rootfs-`);
+    if (mapped) warnUnsearchable(target, opts.uidMap ?? [], warn);
     return { workDir: parent, rootfs: target, config: null, rootfsOnly: true, force };
   }
-  if (!existsSync(target)) mkdirSync(target, { recursive: true, mode: 0o700 });
-  else if (!statSync(target).isDirectory()) throw new OciBundleError('EEXIST', `bundle ${target} exists and is not a directory`);
+  if (!existsSync(target)) {
+    mkdirSync(target, { recursive: true, mode: 0o700 });
+    if (mapped) chmodSync(target, 0o711);
+  } else if (!statSync(target).isDirectory()) throw new OciBundleError('EEXIST', `bundle ${target} exists and is not a directory`);
+  if (mapped) warnUnsearchable(join(target, 'rootfs'), opts.uidMap ?? [], warn);
   const rootfs = join(target, 'rootfs');
   const config = join(target, 'config.json');
   for (const p of [rootfs, config]) {
@@ -203,6 +210,23 @@ function planTargets(opts: UnpackOptions): Targets {
   }
   clearStale(target, TMP_PREFIX);
   return { workDir: target, rootfs, config, rootfsOnly: false, force };
+}
+
+/**
+ * WBUNDLEMODE for the first directory from the rootfs's parent up to `/` that the runtime's
+ * mapped root (the host uid that container uid 0 maps to) cannot search.
+ */
+function warnUnsearchable(rootfs: string, uidMap: IdMap[], warn: WarnFn): void {
+  const root = uidMap.find((m) => m.containerID === 0)?.hostID;
+  for (let d = dirname(rootfs); ; d = dirname(d)) {
+    const st = statSync(d);
+    const searchable = st.uid === root ? (st.mode & 0o100) !== 0 : (st.mode & 0o001) !== 0;
+    if (!searchable) {
+      warn({ code: 'WBUNDLEMODE', message: `${d} (mode ${(st.mode & 0o777).toString(8)}) is not searchable by the mapped root (host uid ${root ?? 'unmapped'}): the runtime cannot reach ${rootfs}` });
+      return;
+    }
+    if (d === dirname(d)) return;
+  }
 }
 
 /** EDIGEST/ESIZE when the layer blob does not match its descriptor, else null. */

@@ -12,6 +12,8 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
     .scriptName('ocibundle')
     .usage('$0 <command> [options]\n\nTurn OCI images into OCI runtime bundles; manage OCI layout tags.')
     .strict()
+    // umoci's order `--uid-map A --gid-map B BUNDLE`: an array option takes one value per flag.
+    .parserConfiguration({ 'greedy-arrays': false })
     .demandCommand(1, 'name a command; see ocibundle --help')
     .recommendCommands()
     .help()

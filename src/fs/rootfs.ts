@@ -357,6 +357,26 @@ export class RootFS {
     }
   }
 
+  /** Owner only (lchown semantics: a final symlink is not followed). */
+  chown(path: string, uid: number, gid: number): void {
+    assertCleanPath(path);
+    try {
+      if (path === '.') {
+        const fd = this.openRootDir();
+        try {
+          this.n.fchown(fd, uid, gid);
+        } finally {
+          this.n.close(fd);
+        }
+        return;
+      }
+      const [dfd, name] = this.at(path);
+      this.n.fchownat(dfd, name, uid, gid, this.c.AT_SYMLINK_NOFOLLOW);
+    } catch (e) {
+      throw relabel(e, path);
+    }
+  }
+
   /** atime and mtime of the entry itself (lutimes semantics). */
   setTimes(path: string, atime: Time, mtime: Time): void {
     assertCleanPath(path);

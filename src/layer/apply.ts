@@ -64,6 +64,8 @@ export class Applier {
   private freeBytes = Number.POSITIVE_INFINITY;
   private bytesSinceDiskCheck = 0;
   private readonly xattrWarned = new Set<string>();
+  /** With id maps: the host ids of container root, owner of the rootfs and implicit parents. */
+  private readonly rootOwner: { uid: number; gid: number } | null;
 
   constructor(
     private readonly fs: RootFS,
@@ -73,6 +75,9 @@ export class Applier {
     this.uidMap = opts.uidMap ?? [];
     this.gidMap = opts.gidMap ?? [];
     this.warn = opts.warn ?? (() => {});
+    this.rootOwner = this.rootless || (this.uidMap.length === 0 && this.gidMap.length === 0) ? null : mappedRoot(this.uidMap, this.gidMap);
+    // The runtime's mapped root must own the rootfs (it mounts /proc there), as umoci does.
+    if (this.rootOwner) fs.chown('.', this.rootOwner.uid, this.rootOwner.gid);
     this.refreshFreeSpace();
   }
 
@@ -285,7 +290,7 @@ export class Applier {
     }
   }
 
-  /** Make sure every ancestor of `path` exists; missing ones become 0755 root directories. */
+  /** Make sure every ancestor of `path` exists; missing ones become 0755 (container) root directories. */
   private ensureParents(path: string): void {
     const parent = parentOf(path);
     if (this.knownDirs.has(parent)) return;
@@ -294,6 +299,7 @@ export class Applier {
     if (st === null) {
       try {
         this.fs.mkdir(parent, 0o755);
+        if (this.rootOwner) this.fs.chown(parent, this.rootOwner.uid, this.rootOwner.gid);
       } catch (err) {
         throw this.wrap(err, parent);
       }
@@ -417,6 +423,12 @@ export class Applier {
     const kind = c === 'ENOSPC' || c === 'EDQUOT' ? 'ELIMIT' : c === 'ELOOP' || c === 'ENAMETOOLONG' ? 'EPATH' : 'EIO';
     return new OciBundleError(kind, `cannot write ${path}: ${c}`, { cause: err });
   }
+}
+
+/** Host uid:gid of container 0:0 under the maps; -1 (unchanged) for a side whose 0 is unmapped. */
+function mappedRoot(uidMap: IdMap[], gidMap: IdMap[]): { uid: number; gid: number } {
+  const host = (maps: IdMap[]) => (maps.length === 0 ? 0 : (maps.find((m) => m.containerID === 0)?.hostID ?? -1));
+  return { uid: host(uidMap), gid: host(gidMap) };
 }
 
 function code(err: unknown): string | undefined {

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildProbe, writeProbeImage, type ProbeTag } from '../../fixtures/images.js';
 import { hasCommand, isRoot, runCli, scratchDir } from '../helpers/cli.js';
@@ -15,6 +15,8 @@ interface Case {
   name: string;
   config: Record<string, unknown>;
   expect: (out: string) => void;
+  /** Extra unpack flags. */
+  flags?: string[];
 }
 
 const has = (out: string, line: string) => assert.ok(out.split('\n').includes(line), `missing line ${JSON.stringify(line)} in:\n${out}`);
@@ -60,10 +62,18 @@ const cases: Case[] = [
     },
   },
   { name: 'user:group by name', config: { Cmd: ['/probe'], User: 'alice:extra' }, expect: (o) => has(o, 'uid=1234 gid=3456') },
+  {
+    // The bundle (0711) lets the mapped root, host uid 1337, reach the rootfs it owns.
+    name: '--uid-map/--gid-map bundle run by runc as root',
+    config: { Cmd: ['/probe'], User: '1000:1000' },
+    flags: ['--uid-map', '0:1337:65535', '--gid-map', '0:8888:65535'],
+    expect: (o) => has(o, 'uid=1000 gid=1000'),
+  },
 ];
 
 test('bundles from ocibundle unpack run under runc', { skip }, async (t) => {
   const dir = scratchDir('runc');
+  chmodSync(dir, 0o711); // the mapped-root case needs every parent of its bundle searchable
   try {
     const probe = buildProbe(join(dir, 'cache'));
     assert.ok(probe, 'probe compiled');
@@ -73,8 +83,9 @@ test('bundles from ocibundle unpack run under runc', { skip }, async (t) => {
     for (const [i, c] of cases.entries()) {
       await t.test(c.name, () => {
         const bundle = join(dir, `bundle${i}`);
-        const u = runCli(['unpack', '--image', `${layout}:case${i}`, bundle]);
+        const u = runCli(['unpack', '--image', `${layout}:case${i}`, ...(c.flags ?? []), bundle]);
         assert.equal(u.status, 0, u.stderr);
+        assert.doesNotMatch(u.stderr, /warning/);
         const id = `ocibundle-test-${process.pid}-${i}`;
         const r = spawnSync('runc', ['run', '-b', bundle, id], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
         spawnSync('runc', ['delete', '-f', id], { stdio: 'ignore' });

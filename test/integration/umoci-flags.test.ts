@@ -1,0 +1,109 @@
+// umoci's documented command lines must work unchanged: repeatable array options take one value
+// per flag (`--uid-map A --gid-map B BUNDLE` keeps BUNDLE positional) on every command that has
+// them, and the result equals umoci 0.4.7's (mappings in config.json, owners in the rootfs).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, lstatSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeRichImage } from '../../fixtures/images.js';
+import { listTree, type TreeEntry } from '../helpers/tree.js';
+import { hasCommand, isRoot, runCli, scratchDir } from '../helpers/cli.js';
+import type { RuntimeSpec } from '../../src/spec/index.js';
+
+const MAPS = ['--uid-map', '0:1337:65535', '--gid-map', '0:8888:65535'];
+const UID_MAPPINGS = [{ containerID: 0, hostID: 1337, size: 65535 }];
+const GID_MAPPINGS = [{ containerID: 0, hostID: 8888, size: 65535 }];
+
+function mappings(file: string): unknown[] {
+  const c = JSON.parse(readFileSync(file, 'utf8')) as RuntimeSpec;
+  return [c.linux?.uidMappings, c.linux?.gidMappings];
+}
+
+test('array options take one value per flag', async (t) => {
+  const dir = scratchDir('umoci-flags');
+  chmodSync(dir, 0o711); // searchable by the mapped root, or unpack warns WBUNDLEMODE
+  try {
+    const layout = join(dir, 'layout');
+    writeRichImage(layout);
+    const image = `${layout}:latest`;
+
+    // Every command with an array option, in umoci's documented order (maps before the positional).
+    await t.test('raw runtime-config --uid-map A --gid-map B CONFIG', () => {
+      const out = join(dir, 'rc.json');
+      const r = runCli(['raw', 'runtime-config', '--image', image, ...MAPS, out]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(mappings(out), [UID_MAPPINGS, GID_MAPPINGS]);
+    });
+
+    await t.test('repeated flags accumulate, `--flag=value` works too', () => {
+      const out = join(dir, 'rc2.json');
+      const r = runCli(['raw', 'runtime-config', '--image', image, '--uid-map', '0:1000:1', '--uid-map=1:100000:65536', '--gid-map', '0:1000:1', out]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(mappings(out), [
+        [{ containerID: 0, hostID: 1000, size: 1 }, { containerID: 1, hostID: 100000, size: 65536 }],
+        [{ containerID: 0, hostID: 1000, size: 1 }],
+      ]);
+    });
+
+    await t.test('two values after one flag: the second is a positional, not a map', () => {
+      const r = runCli(['raw', 'runtime-config', '--image', image, '--uid-map', '0:1000:1', '1:2000:1', join(dir, 'rc3.json')]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /EUSAGE/);
+    });
+
+    const rootSkip = !isRoot() ? 'needs root (chown to the mapped ids)' : false;
+    for (const [name, cmd] of [['unpack', ['unpack']], ['raw unpack', ['raw', 'unpack']]] as const) {
+      await t.test(`${name} --image X --uid-map A --gid-map B DIR`, { skip: rootSkip }, () => {
+        const out = join(dir, `out-${cmd.join('-')}`);
+        const r = runCli([...cmd, '--image', image, ...MAPS, out]);
+        assert.equal(r.status, 0, r.stderr);
+        const rootfs = name === 'unpack' ? join(out, 'rootfs') : out;
+        const st = lstatSync(join(rootfs, 'etc'));
+        assert.deepEqual([st.uid, st.gid], [1337, 8888]);
+        assert.equal(lstatSync(rootfs).uid, 1337, 'the mapped root owns the rootfs');
+        assert.equal(r.stderr, '');
+        if (name === 'unpack') {
+          assert.deepEqual(mappings(join(out, 'config.json')), [UID_MAPPINGS, GID_MAPPINGS]);
+          assert.equal(lstatSync(out).mode & 0o777, 0o711, 'the mapped root can search the bundle');
+        }
+      });
+    }
+
+    await t.test('without maps the bundle stays 0700', { skip: rootSkip }, () => {
+      const out = join(dir, 'plain');
+      assert.equal(runCli(['unpack', '--image', image, out]).status, 0);
+      assert.equal(lstatSync(out).mode & 0o777, 0o700);
+    });
+
+    await t.test('WBUNDLEMODE names a parent the mapped root cannot search', { skip: rootSkip }, () => {
+      const priv = join(dir, 'private');
+      mkdirSync(priv, { mode: 0o700 });
+      const r = runCli(['unpack', '--image', image, ...MAPS, join(priv, 'b')]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stderr, `ocibundle: warning: WBUNDLEMODE: ${priv} (mode 700) is not searchable by the mapped root (host uid 1337): the runtime cannot reach ${join(priv, 'b', 'rootfs')}\n`);
+    });
+
+    const umociSkip = rootSkip || (!hasCommand('umoci') ? 'umoci not installed' : false);
+    await t.test('same mappings and owners as `umoci unpack` with the same command line', { skip: umociSkip }, () => {
+      const ours = join(dir, 'ours');
+      const theirs = join(dir, 'theirs');
+      assert.equal(runCli(['unpack', '--image', image, ...MAPS, ours]).status, 0);
+      const u = spawnSync('umoci', ['unpack', '--image', image, ...MAPS, theirs], { encoding: 'utf8' });
+      assert.equal(u.status, 0, u.stderr);
+      assert.deepEqual(mappings(join(ours, 'config.json')), mappings(join(theirs, 'config.json')));
+      // umoci 0.4.7 leaves the directories no entry declares (implicit parents) owned by host
+      // 0:0, which the container sees as nobody; ocibundle gives them container root, mapped.
+      const mine = listTree(join(ours, 'rootfs'));
+      const implicit = new Set(mine.filter((e) => e.type === 'dir' && Number(e.mtime.split('.')[0]) > Date.now() / 1000 - 3600).map((e) => e.path));
+      assert.ok(implicit.size > 0 && !implicit.has('.'), 'the fixture has implicit parents and declares ./');
+      const owners = (tree: TreeEntry[], fixImplicit: boolean) =>
+        tree.map((e) => `${e.path} ${fixImplicit && implicit.has(e.path) && e.uid === 0 && e.gid === 0 ? '1337:8888' : `${e.uid}:${e.gid}`}`);
+      assert.ok(owners(mine, false).some((e) => e.endsWith(' 5579:40225')), 'the image has a file owned by 4242:31337');
+      for (const p of implicit) assert.ok(owners(mine, false).includes(`${p} 1337:8888`), `implicit parent ${p} owned by the mapped root`);
+      assert.deepEqual(owners(mine, false), owners(listTree(join(theirs, 'rootfs')), true));
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
