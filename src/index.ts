@@ -29,5 +29,5 @@ export {
   type ImageConfig,
   type Platform,
 } from './image/index.js';
-export { generateRuntimeConfig, validateRuntimeConfig, parseIdMap, SPEC_LIMITS, type RuntimeSpec, type IdMap, type GenerateOptions } from './spec/index.js';
+export { generateRuntimeConfig, validateRuntimeConfig, parseIdMap, applyMergePatch, SPEC_LIMITS, type RuntimeSpec, type IdMap, type GenerateOptions, type ShapeOptions, type ShapeMount, type BindMountOption, type TmpfsMountOption } from './spec/index.js';
 export { RootFS } from './fs/rootfs.js';

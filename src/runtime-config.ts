@@ -8,9 +8,10 @@ import { RootFS } from './fs/rootfs.js';
 import type { ImageConfig } from './image/index.js';
 import { openImage } from './open-image.js';
 import type { SourceOptions } from './source/index.js';
-import { generateRuntimeConfig, type GenerateOptions, type IdMap, type RuntimeSpec } from './spec/index.js';
+import { generateRuntimeConfig, type GenerateOptions, type IdMap, type RuntimeSpec, type ShapeOptions } from './spec/index.js';
 
-export interface RuntimeConfigOptions {
+/** Flags of config.json; the shaping options (args, env, mounts, patch ...) are ShapeOptions. */
+export interface RuntimeConfigOptions extends ShapeOptions {
   tty?: boolean;
   volumes?: boolean;
   rootless?: boolean;
@@ -26,6 +27,7 @@ const PASSWD_CAP = 4 * 1024 * 1024;
 
 export function buildRuntimeConfig(config: ImageConfig, opts: RuntimeConfigOptions): RuntimeSpec {
   const g: GenerateOptions = {
+    ...pickShape(opts),
     passwd: opts.passwd,
     group: opts.group,
     tty: opts.tty ?? false,
@@ -38,6 +40,15 @@ export function buildRuntimeConfig(config: ImageConfig, opts: RuntimeConfigOptio
   if (opts.hostname !== undefined) g.hostname = opts.hostname;
   if (opts.warn) g.warn = opts.warn;
   return generateRuntimeConfig(config, g);
+}
+
+const SHAPE_KEYS = ['args', 'entrypoint', 'cmd', 'env', 'cwd', 'user', 'mounts', 'annotations', 'readonlyRootfs', 'net', 'configPatch'] as const;
+
+/** Only the ShapeOptions members of a wider options object (unpack's carry more). */
+export function pickShape(o: ShapeOptions): ShapeOptions {
+  const out: Record<string, unknown> = {};
+  for (const k of SHAPE_KEYS) if (o[k] !== undefined) out[k] = o[k];
+  return out as ShapeOptions;
 }
 
 /** /etc/passwd and /etc/group of a rootfs, read through RootFS (symlinks stay inside it). */

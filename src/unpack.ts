@@ -15,6 +15,7 @@ import { Applier, type ApplyStats } from './layer/apply.js';
 import { TarParser } from './layer/tar.js';
 import type { IdMap } from './layer/ids.js';
 import { buildRuntimeConfig, readUserDb, writeFileAtomic, type RuntimeConfigOptions } from './runtime-config.js';
+import { checkShape } from './spec/index.js';
 
 export interface UnpackProgress {
   layer: number; // 0-based index of the layer being applied
@@ -71,6 +72,7 @@ const TMP_PREFIX = '.ocibundle-';
 
 export async function unpack(opts: UnpackOptions): Promise<UnpackSummary> {
   const started = performance.now();
+  if (!opts.rootfsOnly) checkShape(opts); // a bad flag fails before any layer is read
   const img = await openImage(opts.image, opts.platform, opts.source ?? {});
   try {
     return await unpackResolved(img, opts, started);

@@ -9,8 +9,9 @@ import type { UnpackOptions, UnpackProgress, UnpackSummary } from '../unpack.js'
 import { printJson, printMessage, stderrWarner } from './output.js';
 import { withSignals } from './signals.js';
 import { SOURCE_NAMES, sourceOptions, sourceOptionsOf, type SourceArgs } from './copy.js';
+import { shapeOptions, shapeOptionsOf, type ShapeArgs } from './shape-options.js';
 
-interface UnpackArgs extends SourceArgs {
+interface UnpackArgs extends SourceArgs, ShapeArgs {
   image: string;
   bundle: string;
   platform?: string;
@@ -40,7 +41,7 @@ function mappingOptions<T>(y: Argv<T>) {
 }
 
 function configOptions<T>(y: Argv<T>) {
-  return y
+  return shapeOptions(y)
     .option('tty', { type: 'boolean', default: false, describe: 'set process.terminal true in config.json' })
     .option('volumes', { type: 'boolean', default: true, describe: 'turn image Volumes into tmpfs mounts (--no-volumes to skip)' });
 }
@@ -94,6 +95,7 @@ async function runUnpack(args: UnpackArgs, rootfsOnly: boolean): Promise<void> {
   const progress = args.verbose || process.stderr.isTTY ? progressReporter(args.verbose) : undefined;
   const summary: UnpackSummary = await withSignals(async (signal) => {
     const opts: UnpackOptions = {
+      ...(rootfsOnly ? {} : shapeOptionsOf(args)),
       image: args.image,
       bundle: args.bundle,
       rootfsOnly,
@@ -132,7 +134,7 @@ export const unpackCommand: CommandModule<object, UnpackArgs> = {
   handler: (args) => runUnpack(args, false),
 };
 
-interface RuntimeConfigArgs extends SourceArgs {
+interface RuntimeConfigArgs extends SourceArgs, ShapeArgs {
   image: string;
   config: string;
   platform?: string;
@@ -167,6 +169,7 @@ const rawRuntimeConfig: CommandModule<object, RuntimeConfigArgs> = {
   handler: async (args) => {
     const { writeRuntimeConfig } = await import('../runtime-config.js');
     await writeRuntimeConfig({
+      ...shapeOptionsOf(args),
       image: args.image,
       config: args.config,
       ...(args.platform === undefined ? {} : { platform: args.platform }),

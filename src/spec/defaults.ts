@@ -59,6 +59,40 @@ export function addUserNamespace(linux: RuntimeLinux, uidMap: IdMap[], gidMap: I
   linux.namespaces.push({ type: 'user' });
 }
 
+/** The host's resolv.conf, bound read-only where the container shares the host's network. */
+export function resolvConfMount(): RuntimeMount {
+  // nosuid/nodev/noexec are added because a bind in a user namespace may not drop locked
+  // flags of the host mount; adding them is always allowed.
+  return { destination: '/etc/resolv.conf', type: 'bind', source: '/etc/resolv.conf', options: ['rbind', 'nosuid', 'nodev', 'noexec', 'ro'] };
+}
+
+/** A read-only recursive bind of the host's /sys: sysfs cannot be mounted in a user namespace that owns no network namespace. */
+export function sysBindMount(): RuntimeMount {
+  return { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] };
+}
+
+const isSys = (m: RuntimeMount) => m.destination === '/sys' || m.destination.startsWith('/sys/');
+
+/** Replace /sys and every mount under it by sysBindMount(), at the place of the first one. */
+export function bindHostSys(spec: RuntimeSpec): void {
+  const first = spec.mounts.findIndex(isSys);
+  if (first < 0) return;
+  const rest = spec.mounts.filter((m) => !isSys(m));
+  rest.splice(first, 0, sysBindMount());
+  spec.mounts = rest;
+}
+
+/** Drop uid=N / gid=N mount options whose id `covers` rejects (the kernel refuses unmapped ids). */
+export function dropUnmappedIdOptions(spec: RuntimeSpec, covers: (kind: 'uid' | 'gid', id: number) => boolean): void {
+  for (const m of spec.mounts) {
+    if (!m.options) continue;
+    m.options = m.options.filter((o) => {
+      const id = /^(uid|gid)=([0-9]+)$/.exec(o);
+      return !id || covers(id[1] as 'uid' | 'gid', Number(id[2]));
+    });
+  }
+}
+
 /**
  * Rewrite for an unprivileged user namespace, as umoci's rootless mode: no network namespace
  * (the host's network, with its resolv.conf bind-mounted read-only when there is one), no
@@ -68,19 +102,9 @@ export function addUserNamespace(linux: RuntimeLinux, uidMap: IdMap[], gidMap: I
 export function makeRootless(spec: RuntimeSpec, hostHasResolvConf: boolean): void {
   spec.linux.namespaces = spec.linux.namespaces.filter((n) => n.type !== 'network');
   delete spec.linux.resources;
-  const mounts: RuntimeMount[] = [];
-  for (const m of spec.mounts) {
-    if (m.destination === '/sys' || m.destination.startsWith('/sys/')) continue;
-    const copy: RuntimeMount = { ...m };
-    if (m.options) copy.options = m.options.filter((o) => !o.startsWith('uid=') && !o.startsWith('gid='));
-    mounts.push(copy);
-  }
+  dropUnmappedIdOptions(spec, () => false);
   // Called before image volumes are added, so these land right after the system mounts.
-  mounts.push({ destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] });
-  if (hostHasResolvConf) {
-    // nosuid/nodev/noexec are added because a bind in a user namespace may not drop locked
-    // flags of the host mount; adding them is always allowed.
-    mounts.push({ destination: '/etc/resolv.conf', type: 'bind', source: '/etc/resolv.conf', options: ['rbind', 'nosuid', 'nodev', 'noexec', 'ro'] });
-  }
-  spec.mounts = mounts;
+  spec.mounts = spec.mounts.filter((m) => !isSys(m));
+  spec.mounts.push(sysBindMount());
+  if (hostHasResolvConf) spec.mounts.push(resolvConfMount());
 }

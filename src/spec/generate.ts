@@ -2,11 +2,14 @@
 // config.json object, checked against our schema before it is returned. Pure: reads no
 // files (only this process's euid/egid as the rootless default), writes nothing.
 import { OciBundleError } from '../errors.js';
-import { addUserNamespace, defaultCapabilities, defaultLinux, defaultMounts, DEFAULT_HOSTNAME, makeRootless, OCI_VERSION } from './defaults.js';
+import { addUserNamespace, defaultCapabilities, defaultLinux, defaultMounts, DEFAULT_HOSTNAME, dropUnmappedIdOptions, makeRootless, OCI_VERSION } from './defaults.js';
 import { ANNOTATION, buildAnnotations, buildArgs, buildCwd, buildVolumeMounts, mergeEnv, objectKeys, optString, stringList, type Warn } from './fields.js';
 import { checkIdMaps, isMapped } from './idmap.js';
 import { SPEC_LIMITS } from './limits.js';
 import type { GenerateOptions, IdMap, ImageConfigInput, RuntimeSpec } from './types.js';
+import { checkShape, overrideImageConfig, patchSpec, shapeSpec, useHostNetwork } from './overrides.js';
+import { runtimeRuleViolation } from './rules.js';
+import { buildUserMounts } from './user-mounts.js';
 import { resolveUser } from './user.js';
 import { validateRuntimeConfig } from './validate.js';
 
@@ -35,7 +38,9 @@ export function generateRuntimeConfig(image: ImageConfigInput, opts: GenerateOpt
   }
   const cfgRaw: unknown = image.config ?? {};
   if (typeof cfgRaw !== 'object' || cfgRaw === null || Array.isArray(cfgRaw)) throw new OciBundleError('ECONFIG', 'image config field config must be an object');
-  const cfg = cfgRaw as Record<string, unknown>;
+  checkShape(opts);
+  const userMounts = buildUserMounts(opts.mounts ?? []);
+  const cfg = overrideImageConfig(cfgRaw as Record<string, unknown>, opts) as Record<string, unknown>;
 
   const os = optString(image.os, 'os');
   if (os !== undefined && os !== '' && os !== 'linux') {
@@ -112,6 +117,8 @@ export function generateRuntimeConfig(image: ImageConfigInput, opts: GenerateOpt
         delete spec.process.user.additionalGids;
       }
     }
+    // The kernel refuses devpts's gid=5 (and any uid=/gid= option) that the maps do not cover.
+    dropUnmappedIdOptions(spec, (kind, id) => isMapped(kind === 'uid' ? uidMap : gidMap, id));
     const u = spec.process.user;
     if (!isMapped(uidMap, u.uid)) warn({ code: 'WUNMAPPED', message: `process uid ${u.uid} is not covered by the uid map: the runtime will refuse to start it` });
     for (const g of [u.gid, ...(u.additionalGids ?? [])]) {
@@ -119,12 +126,21 @@ export function generateRuntimeConfig(image: ImageConfigInput, opts: GenerateOpt
     }
   }
 
-  if (opts.volumes !== false) spec.mounts.push(...buildVolumeMounts(volumeKeys, warn));
+  if (opts.net === 'host') useHostNetwork(spec, opts.hostHasResolvConf === true);
+  if (opts.volumes !== false) {
+    // A caller's mount replaces an image volume at the same place.
+    const taken = new Set(userMounts.map((m) => m.destination));
+    spec.mounts.push(...buildVolumeMounts(volumeKeys, warn).filter((m) => !taken.has(m.destination)));
+  }
+  spec.mounts.push(...userMounts);
+  shapeSpec(spec, opts);
 
   try {
     validateRuntimeConfig(spec);
   } catch (e) {
     throw new OciBundleError('ECONFIG', `generated runtime config does not validate: ${(e as Error).message}`, { cause: e });
   }
-  return spec;
+  const broken = runtimeRuleViolation(spec);
+  if (broken !== null) throw new OciBundleError('ECONFIG', `generated runtime config would be refused by runtimes: ${broken}`);
+  return opts.configPatch === undefined ? spec : patchSpec(spec, opts.configPatch);
 }

@@ -7,4 +7,6 @@ export { parseIdMap } from './idmap.js';
 export { resolveUser, type ResolvedUser } from './user.js';
 export { SPEC_LIMITS } from './limits.js';
 export { runtimeConfigSchema } from './schema.js';
-export type { GenerateOptions, IdMap, ImageConfigInput, ImageConfigConfigInput, RuntimeSpec, RuntimeMount } from './types.js';
+export { applyMergePatch } from './merge-patch.js';
+export { checkShape } from './overrides.js';
+export type { GenerateOptions, IdMap, ImageConfigInput, ImageConfigConfigInput, RuntimeSpec, RuntimeMount, ShapeOptions, ShapeMount, BindMountOption, TmpfsMountOption } from './types.js';

@@ -36,7 +36,52 @@ export interface IdMap {
   size: number;
 }
 
-export interface GenerateOptions {
+/** A caller's bind mount: host `source` at container `destination`. */
+export interface BindMountOption {
+  type: 'bind';
+  source: string;
+  destination: string;
+  readonly?: boolean;
+}
+
+/** A caller's tmpfs at `destination`; `size` as tmpfs takes it (e.g. '64m', '10%'). */
+export interface TmpfsMountOption {
+  type: 'tmpfs';
+  destination: string;
+  size?: string;
+  /** Permission bits of the tmpfs root; default 0o1777. */
+  mode?: number;
+}
+
+export type ShapeMount = BindMountOption | TmpfsMountOption;
+
+/** How a caller shapes config.json beyond what the image says (unpack's shaping flags). */
+export interface ShapeOptions {
+  /** Replace process.args whole (not combinable with entrypoint or cmd). */
+  args?: string[];
+  /** Replace the image's Entrypoint; the image's Cmd is dropped unless `cmd` is given too. */
+  entrypoint?: string[];
+  /** Replace the image's Cmd. */
+  cmd?: string[];
+  /** NAME=VALUE entries added after the image's Env; a name given here wins. */
+  env?: string[];
+  /** Absolute working directory, instead of the image's WorkingDir. */
+  cwd?: string;
+  /** Instead of the image's User: user, uid, user:group, uid:gid, uid:group or user:gid. */
+  user?: string;
+  /** Added after the system mounts and the image's volumes (a volume at the same place is dropped). */
+  mounts?: ShapeMount[];
+  /** Added over the generated annotations and the image's labels. */
+  annotations?: Record<string, string>;
+  /** root.readonly true. */
+  readonlyRootfs?: boolean;
+  /** 'host': no network namespace (the host's interfaces, its /etc/resolv.conf bound read-only). */
+  net?: 'host';
+  /** An RFC 7396 JSON merge patch applied to config.json last; the result must validate. */
+  configPatch?: unknown;
+}
+
+export interface GenerateOptions extends ShapeOptions {
   /** root.path in config.json; default 'rootfs'. */
   rootfsPath?: string;
   /** Contents of the rootfs's /etc/passwd and /etc/group (read confined to it), or null. */
