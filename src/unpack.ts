@@ -3,14 +3,16 @@
 // the applier, then rename into place and write config.json last. Any failure or abort
 // removes what this run made; a SIGKILLed run leaves only a `.ocibundle-*.tmp` name behind,
 // which the next run clears. Owns the bundle's life cycle, not the semantics of entries.
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { OciBundleError, type WarnFn } from './errors.js';
+import { assertOutsideSources, assertPathArg, assertReplaceable } from './fs/guard.js';
 import { RootFS } from './fs/rootfs.js';
 import { openBlob, type Descriptor, type ResolvedImage } from './image/index.js';
 import { layerStreams } from './pipeline/layer-stream.js';
 import { openImage } from './open-image.js';
-import type { SourceOptions } from './source/index.js';
+import { localSourcePaths, type SourceOptions } from './source/index.js';
+import { step } from './test-hooks.js';
 import { Applier, type ApplyStats } from './layer/apply.js';
 import { TarParser } from './layer/tar.js';
 import type { IdMap } from './layer/ids.js';
@@ -69,25 +71,32 @@ export interface UnpackSummary {
 }
 
 const TMP_PREFIX = '.ocibundle-';
+/** The longest stretch of layer work without a turn of the event loop (signals, aborts). */
+const YIELD_MS = 20;
 
 export async function unpack(opts: UnpackOptions): Promise<UnpackSummary> {
   const started = performance.now();
   if (!opts.rootfsOnly) checkShape(opts); // a bad flag fails before any layer is read
+  assertPathArg(opts.bundle, opts.rootfsOnly ? 'rootfs' : 'bundle');
+  const sources = localSourcePaths(opts.image, opts.source ?? {});
+  assertOutsideSources(opts.bundle, opts.rootfsOnly ? 'rootfs' : 'bundle', sources);
   const img = await openImage(opts.image, opts.platform, opts.source ?? {});
   try {
-    return await unpackResolved(img, opts, started);
+    return await unpackResolved(img, opts, started, sources);
   } finally {
     await img.close();
   }
 }
 
-async function unpackResolved(img: ResolvedImage, opts: UnpackOptions, started: number): Promise<UnpackSummary> {
+async function unpackResolved(img: ResolvedImage, opts: UnpackOptions, started: number, sources: string[]): Promise<UnpackSummary> {
   const warn: WarnFn = opts.onWarning ?? (() => {});
-  const targets = planTargets(opts, warn);
-  const tmpRootfs = join(targets.workDir, `${TMP_PREFIX}rootfs-${process.pid}-${Date.now().toString(36)}.tmp`);
-  mkdirSync(tmpRootfs, { mode: 0o755 });
+  const targets = planTargets(opts, sources, warn);
+  opts.signal?.addEventListener('abort', () => step('aborted'), { once: true });
+  const tmpRootfs = join(targets.workDir, tempName('rootfs'));
   let fs: RootFS | null = null;
   try {
+    mkdirSync(tmpRootfs, { mode: 0o755 });
+    liveTemps.add(tmpRootfs);
     fs = RootFS.open(tmpRootfs, opts.resolver === undefined ? {} : { resolver: opts.resolver });
     const applier = new Applier(fs, {
       rootless: opts.rootless ?? false,
@@ -108,6 +117,7 @@ async function unpackResolved(img: ResolvedImage, opts: UnpackOptions, started: 
     const resolver = fs.resolver;
     fs.close();
     fs = null;
+    step('layers-applied');
     publish(targets, tmpRootfs, configText);
     return {
       rootfs: targets.rootfs,
@@ -121,13 +131,18 @@ async function unpackResolved(img: ResolvedImage, opts: UnpackOptions, started: 
     };
   } catch (e) {
     fs?.close();
+    step('cleanup');
     try {
       removeTree(tmpRootfs);
+      removeCreatedDirs(targets);
     } catch {
       // keep the first error; the `.ocibundle-*.tmp` name is cleared by the next run
     }
+    step('cleaned');
     if (opts.signal?.aborted) throw new OciBundleError('EINTERRUPTED', 'unpack interrupted; nothing was left behind', { cause: e });
     throw e;
+  } finally {
+    liveTemps.delete(tmpRootfs);
   }
 }
 
@@ -163,14 +178,24 @@ async function applyLayers(img: ResolvedImage, applier: Applier, opts: UnpackOpt
  */
 async function applyLayer(desc: Descriptor, source: AsyncIterable<Buffer>, applier: Applier, signal: AbortSignal | undefined): Promise<void> {
   const parser = new TarParser(applier.layer());
+  const interrupted = () => new OciBundleError('EINTERRUPTED', 'unpack interrupted');
   try {
+    let since = performance.now();
     for await (const chunk of source) {
-      if (signal?.aborted) throw new OciBundleError('EINTERRUPTED', 'unpack interrupted');
+      if (signal?.aborted) throw interrupted();
       if (!parser.finished) parser.write(chunk);
+      // Queued chunks arrive as microtasks, which never let a signal handler run: give the
+      // event loop a turn every few ms, so SIGINT/SIGTERM stop the applier at once.
+      if (performance.now() - since > YIELD_MS) {
+        await new Promise((r) => setImmediate(r));
+        if (signal?.aborted) throw interrupted();
+        since = performance.now();
+      }
     }
     parser.end();
   } catch (e) {
     applier.abort();
+    step('applier-stopped');
     if (e instanceof OciBundleError) throw e;
     const code = (e as { code?: string }).code;
     if (code === 'ENOSPC' || code === 'EDQUOT') throw new OciBundleError('ELIMIT', `layer ${desc.digest}: disk full`, { cause: e });
@@ -183,35 +208,75 @@ interface Targets {
   rootfs: string;
   config: string | null;
   rootfsOnly: boolean;
-  force: boolean;
+  /** Directories this run created (deepest first), removed again when it fails. */
+  created: string[];
 }
 
-function planTargets(opts: UnpackOptions, warn: WarnFn): Targets {
+/**
+ * Where the rootfs and config.json go, after clearing dead runs' temps and refusing what may
+ * not be replaced. A bundle without config.json is incomplete (an unpack was cut short), so
+ * its lone rootfs is replaced even without --force.
+ */
+function planTargets(opts: UnpackOptions, sources: string[], warn: WarnFn): Targets {
   const target = resolve(opts.bundle);
   const force = opts.force ?? false;
   // 0700 keeps setuid files and devices away from other users; with an id map the runtime's
   // mapped root is such an "other" user and must still reach BUNDLE/rootfs: 0711 (search only).
   const mapped = (opts.uidMap?.length ?? 0) > 0 || (opts.gidMap?.length ?? 0) > 0;
+  const replaceable = (p: string, what: string) => assertReplaceable(p, { what, sources, notLayout: true });
   if (opts.rootfsOnly) {
     const parent = dirname(target);
-    mkdirSync(parent, { recursive: true });
-    if (existsSync(target) && !force) throw new OciBundleError('EEXIST', `${target} exists (use --force to replace it)`);
-    clearStale(parent, `${TMP_PREFIX}rootfs-`);
+    const created = makeDirs(parent, 0o755);
+    clearStale(parent, `${TMP_PREFIX}rootfs-`, sources);
+    if (exists(target)) {
+      if (!force) throw new OciBundleError('EEXIST', `${target} exists (use --force to replace it)`);
+      replaceable(target, 'rootfs');
+    }
     if (mapped) warnUnsearchable(target, opts.uidMap ?? [], warn);
-    return { workDir: parent, rootfs: target, config: null, rootfsOnly: true, force };
+    return { workDir: parent, rootfs: target, config: null, rootfsOnly: true, created };
   }
-  if (!existsSync(target)) {
-    mkdirSync(target, { recursive: true, mode: 0o700 });
-    if (mapped) chmodSync(target, 0o711);
-  } else if (!statSync(target).isDirectory()) throw new OciBundleError('EEXIST', `bundle ${target} exists and is not a directory`);
+  if (exists(target) && !statSync(target).isDirectory()) throw new OciBundleError('EEXIST', `bundle ${target} exists and is not a directory`);
+  const created = makeDirs(target, 0o700);
+  if (mapped && created.length > 0) chmodSync(target, 0o711);
   if (mapped) warnUnsearchable(join(target, 'rootfs'), opts.uidMap ?? [], warn);
   const rootfs = join(target, 'rootfs');
   const config = join(target, 'config.json');
-  for (const p of [rootfs, config]) {
-    if (existsSync(p) && !force) throw new OciBundleError('EEXIST', `${p} exists (use --force to replace it)`);
+  clearStale(target, TMP_PREFIX, sources);
+  const configSt = lstatSync(config, { throwIfNoEntry: false });
+  if (configSt !== undefined) {
+    if (!force) throw new OciBundleError('EEXIST', `${config} exists (use --force to replace it)`);
+    if (!configSt.isFile() && !configSt.isSymbolicLink()) throw new OciBundleError('EEXIST', `${config} is not a file: not replaced`);
+    replaceable(config, 'bundle config');
   }
-  clearStale(target, TMP_PREFIX);
-  return { workDir: target, rootfs, config, rootfsOnly: false, force };
+  if (exists(rootfs)) replaceable(rootfs, 'bundle rootfs');
+  return { workDir: target, rootfs, config, rootfsOnly: false, created };
+}
+
+function exists(p: string): boolean {
+  return lstatSync(p, { throwIfNoEntry: false }) !== undefined;
+}
+
+/** mkdir -p; returns the directories it made, deepest first. */
+function makeDirs(dir: string, mode: number): string[] {
+  const first = mkdirSync(dir, { recursive: true, mode });
+  if (first === undefined) return [];
+  const out: string[] = [];
+  for (let d = dir; ; d = dirname(d)) {
+    out.push(d);
+    if (d === first || dirname(d) === d) break;
+  }
+  return out;
+}
+
+/** After a failure: rmdir what makeDirs made, as long as each is empty (anything else stays). */
+function removeCreatedDirs(t: Targets): void {
+  for (const d of t.created) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return;
+    }
+  }
 }
 
 /**
@@ -242,11 +307,13 @@ async function blobFault(img: ResolvedImage, desc: Descriptor): Promise<OciBundl
 }
 
 /**
- * rm -rf for a tree this run made or is replacing. rmSync works on host paths and fails on
- * trees deeper than PATH_MAX (a hostile image can build one through symlinked parents);
- * then the tree is emptied through fd-relative RootFS removal and removed again.
+ * rm -rf for a tree this run made or is replacing, after the host-path guard. rmSync works on
+ * host paths and fails on trees deeper than PATH_MAX (a hostile image can build one through
+ * symlinked parents); then the tree is emptied through fd-relative RootFS removal.
  */
-function removeTree(p: string): void {
+function removeTree(p: string, sources: string[] = []): void {
+  if (!exists(p)) return;
+  assertReplaceable(p, { what: 'temporary tree', sources });
   try {
     rmSync(p, { recursive: true, force: true });
     return;
@@ -262,15 +329,29 @@ function removeTree(p: string): void {
   rmSync(p, { recursive: true, force: true });
 }
 
+/** Temp names of this process still in use (library callers may run several unpacks at once). */
+const liveTemps = new Set<string>();
+
+/** A temp name in the target's directory; it carries this process's pid, so a later run knows whether its owner is alive. */
+function tempName(kind: string): string {
+  return `${TMP_PREFIX}${kind}-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}.tmp`;
+}
+
 /** Remove leftovers of runs that were killed before they could clean up. */
-function clearStale(dir: string, prefix: string): void {
+function clearStale(dir: string, prefix: string, sources: string[]): void {
   for (const name of readdirSync(dir)) {
     if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const p = join(dir, name);
     // Names carry the pid of the run that made them: leave a live run's work alone.
     const pid = Number(/-(\d+)(?:-[0-9a-z]+)?\.tmp$/.exec(name)?.[1]);
-    if (pid > 0 && pid !== process.pid && isAlive(pid)) continue;
-    removeTree(join(dir, name));
+    if (liveTemps.has(p) || (pid > 0 && pid !== process.pid && isAlive(pid))) continue;
+    try {
+      removeTree(p, sources);
+    } catch {
+      // a leftover the guard refuses (a mount point, say) or cannot remove stays
+    }
   }
+  step('stale-cleared');
 }
 
 function isAlive(pid: number): boolean {
@@ -282,18 +363,48 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Move the finished rootfs into place, then write config.json (temp + fsync + rename). */
+/**
+ * Put the finished rootfs in place. What it replaces is first renamed aside (config.json
+ * first, so the bundle is incomplete from then on), the new rootfs renamed in, config.json
+ * written (temp + fsync + rename), and only then the old trees removed. A kill at any point
+ * leaves either the old complete bundle, or a bundle without config.json that a plain rerun
+ * replaces, plus temp names the next run clears. A failure before the end restores the old.
+ */
 function publish(t: Targets, tmpRootfs: string, configText: string | null): void {
-  if (t.force) {
-    if (t.config) rmSync(t.config, { force: true });
-    removeTree(t.rootfs);
-  }
-  renameSync(tmpRootfs, t.rootfs);
-  if (t.config === null || configText === null) return;
+  const aside: [string, string][] = [];
+  const moveAside = (p: string, kind: string, stepName: string) => {
+    if (!exists(p)) return;
+    const a = join(t.workDir, tempName(kind));
+    renameSync(p, a);
+    aside.push([p, a]);
+    step(stepName);
+  };
+  let published = false;
   try {
-    writeFileAtomic(t.config, configText);
+    if (t.config !== null) moveAside(t.config, 'config-old', 'config-aside');
+    moveAside(t.rootfs, 'rootfs-old', 'rootfs-aside');
+    renameSync(tmpRootfs, t.rootfs);
+    published = true;
+    step('rootfs-published');
+    if (t.config !== null && configText !== null) {
+      writeFileAtomic(t.config, configText);
+      step('config-written');
+    }
   } catch (e) {
-    rmSync(t.rootfs, { recursive: true, force: true });
+    try {
+      if (published) renameSync(t.rootfs, tmpRootfs); // removed by the caller's cleanup
+      for (const [p, a] of aside.reverse()) renameSync(a, p);
+    } catch {
+      // the bundle stays incomplete (no config.json): a rerun replaces it
+    }
     throw e;
   }
+  for (const [, a] of aside) {
+    try {
+      removeTree(a);
+    } catch {
+      // the new bundle is complete; the next run clears this temp name
+    }
+  }
+  step('old-removed');
 }

@@ -105,9 +105,10 @@ class WorkerStreams implements LayerStreams {
   async *layer(i: number): AsyncIterable<Buffer> {
     const q = (this.queues[i] ??= []);
     while (true) {
+      // An abort or a dead worker wins over chunks already queued (the worker runs ahead).
+      if (this.fatal) throw this.fatal;
       const m = q.shift();
       if (m === undefined) {
-        if (this.fatal) throw this.fatal;
         await new Promise<void>((r) => (this.wake = r));
         continue;
       }

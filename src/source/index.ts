@@ -67,6 +67,14 @@ export function parseSourceName(name: string): SourceName {
   return { transport: 'oci', path: r.path, ref: r.ref };
 }
 
+/** The local files and directories a source name reads (the layout, the archive, the blob cache). */
+export function localSourcePaths(name: string, opts: SourceOptions = {}): string[] {
+  const s = parseSourceName(name);
+  if (s.transport !== 'docker') return [s.path];
+  const cache = opts.registry?.cacheDir;
+  return cache === undefined ? [] : [cache];
+}
+
 interface RegistryModule {
   openRegistry(ref: string, opts: RegistryOptions): Promise<OpenedSource>;
 }

@@ -192,9 +192,10 @@ export interface CliResult {
   ms: number;
 }
 
-export function runCli(args: string[], timeoutMs = 60_000): CliResult {
+export function runCli(args: string[], timeoutMs = 60_000, opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
   const t0 = performance.now();
-  const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, OCIBUNDLE_DEBUG: '' } });
+  const env = { ...process.env, OCIBUNDLE_DEBUG: '', ...opts.env };
+  const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: timeoutMs, env, ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }) });
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, ms: performance.now() - t0 };
 }
 
@@ -202,9 +203,11 @@ export function runCli(args: string[], timeoutMs = 60_000): CliResult {
  * Starts the CLI, sends `sig` once `ready()` turns true (polled every 10 ms) or after
  * `delayMs`, whichever comes later, and resolves with its result.
  */
-export function runCliWithSignal(args: string[], sig: NodeJS.Signals, delayMs: number, ready: () => boolean = () => true): Promise<CliResult & { signalledAfterMs: number }> {
+export function runCliWithSignal(
+  args: string[], sig: NodeJS.Signals, delayMs: number, ready: () => boolean = () => true, env: NodeJS.ProcessEnv = {},
+): Promise<CliResult & { signalledAfterMs: number; signalledAtEpochMs: number; exitedAtEpochMs: number }> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
@@ -222,7 +225,9 @@ export function runCliWithSignal(args: string[], sig: NodeJS.Signals, delayMs: n
     child.on('close', (status, signal) => {
       clearInterval(poll);
       clearTimeout(guard);
-      res({ status, signal, stdout, stderr, ms: performance.now() - t0, signalledAfterMs });
+      const now = performance.now();
+      const epoch = (ms: number) => performance.timeOrigin + ms;
+      res({ status, signal, stdout, stderr, ms: now - t0, signalledAfterMs, signalledAtEpochMs: epoch(t0 + signalledAfterMs), exitedAtEpochMs: epoch(now) });
     });
   });
 }

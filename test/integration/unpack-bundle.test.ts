@@ -38,10 +38,12 @@ test('the bundle directory is created with mode 0700', { skip }, async () => {
 });
 
 test('an existing rootfs or config.json is refused unless force', { skip }, async (t) => {
+  // A lone rootfs (no config.json) is an incomplete bundle, replaced without --force (below).
+  const withConfig = (b: string) => writeFileSync(join(b, 'config.json'), '{"old":true}');
   const cases: [string, (bundle: string) => void][] = [
-    ['rootfs dir', (b) => mkdirSync(join(b, 'rootfs'))],
-    ['config.json file', (b) => writeFileSync(join(b, 'config.json'), '{"old":true}')],
-    ['rootfs symlink to the sentinel', (b) => symlinkSync(join(area.sentinel, 'target'), join(b, 'rootfs'))],
+    ['rootfs dir and config.json', (b) => (mkdirSync(join(b, 'rootfs')), withConfig(b))],
+    ['config.json file', withConfig],
+    ['rootfs symlink to the sentinel and config.json', (b) => (symlinkSync(join(area.sentinel, 'target'), join(b, 'rootfs')), withConfig(b))],
     ['config.json symlink to the sentinel file', (b) => symlinkSync(join(area.sentinel, 'file'), join(b, 'config.json'))],
   ];
   for (const [name, prep] of cases) {
