@@ -69,6 +69,7 @@ napi_value stat_to_js(napi_env env, const struct stat *st);
 napi_value n_openat2(napi_env env, napi_callback_info info);
 napi_value n_openat(napi_env env, napi_callback_info info);
 napi_value n_close(napi_env env, napi_callback_info info);
+napi_value n_flock(napi_env env, napi_callback_info info);
 napi_value n_mkdirat(napi_env env, napi_callback_info info);
 napi_value n_mknodat(napi_env env, napi_callback_info info);
 napi_value n_symlinkat(napi_env env, napi_callback_info info);

@@ -1,5 +1,5 @@
 /* Thin wrappers for the path-creating and path-resolving syscalls: openat2, openat, close,
- * mkdirat, mknodat, symlinkat, linkat, unlinkat, renameat2, readlinkat, getdents64, and an
+ * mkdirat, mknodat, symlinkat, linkat, unlinkat, renameat2, readlinkat, getdents64, flock, and an
  * fd-relative recursive delete. One syscall per call (except rmtreeat); no path policy. */
 #include "ocibundle.h"
 
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -67,6 +68,21 @@ napi_value n_close(napi_env env, napi_callback_info info) {
   if (get_args(env, info, 1, argv) || arg_int(env, argv[0], "fd", &fd)) return NULL;
   if (close(fd) != 0 && errno != EINTR) return throw_errno(env, errno, "close", NULL, NULL);
   return js_undefined(env);
+}
+
+/* flock(fd, LOCK_EX|LOCK_NB or LOCK_UN): true when taken (or released), false when another
+ * open file description holds it (EWOULDBLOCK). Never blocks. */
+napi_value n_flock(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t fd, exclusive;
+  if (get_args(env, info, 2, argv) || arg_int(env, argv[0], "fd", &fd) || arg_int(env, argv[1], "exclusive", &exclusive))
+    return NULL;
+  int r;
+  do r = flock(fd, exclusive ? (LOCK_EX | LOCK_NB) : LOCK_UN);
+  while (r != 0 && errno == EINTR);
+  if (r != 0 && errno == EWOULDBLOCK) return js_bool(env, 0);
+  if (r != 0) return throw_errno(env, errno, "flock", NULL, NULL);
+  return js_bool(env, 1);
 }
 
 /* mkdirat(dirfd, path, mode) */

@@ -1,9 +1,10 @@
 // Glue between the image, the rootfs and src/spec: reads /etc/passwd and /etc/group confined
 // to a rootfs, calls the pure generator, and writes config.json atomically. Used by `unpack`
 // (in-process, before the bundle is published) and by `raw runtime-config`.
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, join, basename } from 'node:path';
+import { closeSync, existsSync, fsyncSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { OciBundleError, type WarnFn } from './errors.js';
+import { createTempFileSync } from './host/temp.js';
 import { RootFS } from './fs/rootfs.js';
 import type { ImageConfig } from './image/index.js';
 import { openImage } from './open-image.js';
@@ -59,9 +60,11 @@ export function readUserDb(fs: RootFS): { passwd: string | null; group: string |
 
 /** Write a text file atomically: temp file beside it, fsync, rename. */
 export function writeFileAtomic(path: string, text: string, mode = 0o644): void {
-  const tmp = join(dirname(path), `.ocibundle-${basename(path)}-${process.pid}.tmp`);
+  let tmp: string | undefined;
   try {
-    const fd = openSync(tmp, 'wx', mode);
+    const created = createTempFileSync(dirname(path), 'config', mode);
+    tmp = created.path;
+    const fd = created.fd;
     try {
       writeSync(fd, text);
       fsyncSync(fd);
@@ -70,7 +73,7 @@ export function writeFileAtomic(path: string, text: string, mode = 0o644): void 
     }
     renameSync(tmp, path);
   } catch (e) {
-    rmSync(tmp, { force: true });
+    if (tmp !== undefined) rmSync(tmp, { force: true });
     throw e;
   }
 }

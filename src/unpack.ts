@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { OciBundleError, type WarnFn } from './errors.js';
 import { assertOutsideSources, assertPathArg, assertReplaceable } from './fs/guard.js';
 import { RootFS } from './fs/rootfs.js';
+import { tempName } from './host/temp.js';
 import { openBlob, type Descriptor, type ResolvedImage } from './image/index.js';
 import { layerStreams } from './pipeline/layer-stream.js';
 import { openImage } from './open-image.js';
@@ -331,11 +332,6 @@ function removeTree(p: string, sources: string[] = []): void {
 
 /** Temp names of this process still in use (library callers may run several unpacks at once). */
 const liveTemps = new Set<string>();
-
-/** A temp name in the target's directory; it carries this process's pid, so a later run knows whether its owner is alive. */
-function tempName(kind: string): string {
-  return `${TMP_PREFIX}${kind}-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}.tmp`;
-}
 
 /** Remove leftovers of runs that were killed before they could clean up. */
 function clearStale(dir: string, prefix: string, sources: string[]): void {

@@ -136,23 +136,43 @@ export const statCommand: CommandModule<object, ImageArgs> = {
   },
 };
 
-export const gcCommand: CommandModule<object, LayoutArgs> = {
+export const gcCommand: CommandModule<object, Partial<LayoutArgs> & { 'cache-dir'?: string }> = {
   command: 'gc',
-  describe: 'remove blobs no tag reaches, and stale temp files (holds the index lock)',
+  describe: 'remove blobs no tag (and no running copy) reaches, and temp files of killed runs (holds the index lock); or clean a --cache-dir',
   builder: (y: Argv) =>
     y
-      .option('layout', { ...layoutOpt, demandOption: true })
+      .option('layout', layoutOpt)
+      .option('cache-dir', { type: 'string', requiresArg: true, describe: 'a registry blob cache (--cache-dir of unpack/copy) to clear of temp files killed pulls left' })
       .option('json', jsonOpt)
+      .conflicts('layout', 'cache-dir')
       .example('$0 gc --layout ./busybox', 'delete unreachable blobs')
-      .example('$0 gc --layout ./busybox --json', '{"removedBlobs": [...], "removedTemps": [...]}') as unknown as Argv<LayoutArgs>,
+      .example('$0 gc --layout ./busybox --json', '{"removedBlobs": [...], "removedTemps": [...]}')
+      .example('$0 gc --cache-dir ~/.cache/ocibundle', 'remove temp files of killed pulls; cached blobs stay') as unknown as Argv<Partial<LayoutArgs> & { 'cache-dir'?: string }>,
   handler: async (argv) => {
-    const layout = await openLayout(checkLayoutPath(argv.layout));
-    const { gcLayout } = await import('../image/gc.js');
-    const r = await gcLayout(layout);
+    const cacheDir = argv['cache-dir'];
+    if (!argv.layout === (cacheDir === undefined)) throw new OciBundleError('EUSAGE', 'gc takes exactly one of --layout or --cache-dir');
+    let r: { removedBlobs: string[]; removedTemps: string[] };
+    if (cacheDir !== undefined) {
+      const { gcCache } = await import('../registry/cache.js');
+      r = { removedBlobs: [], removedTemps: await gcCache(cacheDir) };
+    } else {
+      const path = checkLayoutPath(argv.layout!);
+      const layout = await openLayout(path).catch(async (e: unknown) => {
+        throw (await looksLikeCache(path)) ? new OciBundleError('ENOLAYOUT', `${path} is a blob cache, not an oci image layout: use gc --cache-dir ${path}`, { cause: e }) : e;
+      });
+      const { gcLayout } = await import('../image/gc.js');
+      r = await gcLayout(layout);
+    }
     if (argv.json) printJson(r);
-    else if (r.removedBlobs.length > 0) printMessage(`gc: removed ${r.removedBlobs.length} blob(s)`);
+    else if (r.removedBlobs.length > 0 || r.removedTemps.length > 0) printMessage(`gc: removed ${r.removedBlobs.length} blob(s), ${r.removedTemps.length} temp file(s)`);
   },
 };
+
+/** A directory with blobs/ but no oci-layout: what --cache-dir makes. */
+async function looksLikeCache(path: string): Promise<boolean> {
+  const { existsSync } = await import('node:fs');
+  return existsSync(`${path}/blobs`) && !existsSync(`${path}/oci-layout`);
+}
 
 export const validateCommand: CommandModule<object, Partial<LayoutArgs> & Partial<ImageArgs>> = {
   command: 'validate',

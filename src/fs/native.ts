@@ -34,6 +34,9 @@ export interface NativeAddon {
   openat2(dirfd: number, path: PathArg, flags: number, mode: number, resolve: number): number;
   openat(dirfd: number, path: PathArg, flags: number, mode: number): number;
   close(fd: number): void;
+  /** flock(fd, LOCK_EX|LOCK_NB) when `exclusive` is 1, LOCK_UN when 0: false when another
+   * open file description holds the lock (never blocks). */
+  flock(fd: number, exclusive: number): boolean;
   mkdirat(dirfd: number, path: PathArg, mode: number): void;
   /** mode includes the S_IF* type bits. */
   mknodat(dirfd: number, path: PathArg, mode: number, major: number, minor: number): void;

@@ -1,12 +1,10 @@
 // Small file-system helpers for the directory store: no-follow reads of regular files with a
-// size cap, atomic replacement (temp file, fsync, rename, fsync dir) and owner matching.
-// Knows nothing of OCI documents.
+// size cap, atomic replacement (exclusive temp file, fsync, rename, fsync dir) and owner
+// matching. Knows nothing of OCI documents.
 import { constants as C, promises as fsp } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { OciBundleError } from '../errors.js';
+import { createTempFile } from '../host/temp.js';
 
-export const TMP_PREFIX = '.ocibundle-tmp-';
 const OPEN_RO = C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK;
 
 /** Identity of a file's current content: inode, size and ns mtime (an atomic rename changes the inode). */
@@ -57,14 +55,9 @@ export async function ownerOf(dir: string): Promise<Owner | undefined> {
   return { uid: st.uid, gid: st.gid };
 }
 
-export function tempName(dir: string): string {
-  return join(dir, `${TMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
-}
-
-/** Writes `bytes` to `dest` atomically: temp file in `tmpDir` (same fs), fsync, rename, fsync dir. */
-export async function writeAtomic(tmpDir: string, dest: string, bytes: Uint8Array, mode: number, owner?: Owner): Promise<void> {
-  const tmp = tempName(tmpDir);
-  const fh = await fsp.open(tmp, C.O_CREAT | C.O_EXCL | C.O_WRONLY, mode);
+/** Writes `bytes` to `dest` atomically: new temp file of `kind` in `tmpDir` (same fs), fsync, rename, fsync dir. */
+export async function writeAtomic(tmpDir: string, dest: string, bytes: Uint8Array, mode: number, owner?: Owner, kind = 'index'): Promise<void> {
+  const { path: tmp, fh } = await createTempFile(tmpDir, kind, mode);
   try {
     try {
       await fh.writeFile(bytes);

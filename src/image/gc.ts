@@ -1,47 +1,35 @@
-// Garbage collection of a layout: under the index lock, removes blobs not reachable from
-// index.json and temp files older than a grace period. Refuses to delete anything if the
-// reachability walk fails (a broken index must not cost the user their blobs).
-import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
+// Garbage collection of a layout: under the index lock, removes blobs that neither index.json
+// nor a live writer's pin reaches, pins and temp files whose owner process is gone. Refuses
+// to delete anything if the reachability walk fails (a broken index must not cost the user
+// their blobs).
+import { clearDeadTemps } from '../host/temp.js';
 import { parseIndexJson, type Layout } from './layout.js';
-import { TMP_PREFIX } from './fsutil.js';
+import { livePins } from './pins.js';
 import { DirStore } from './store.js';
 import { walkReachable } from './walk.js';
 
-export interface GcOptions {
-  /** Temp files younger than this are kept (a writer may still be using them); default 10 min. */
-  tempMinAgeMs?: number;
-}
-
 export interface GcResult {
   removedBlobs: string[];
+  /** Temp files and directories, and pins, whose owner process is gone. */
   removedTemps: string[];
 }
 
-export async function gcLayout(layout: Layout, opts: GcOptions = {}): Promise<GcResult> {
-  const minAge = opts.tempMinAgeMs ?? 10 * 60 * 1000;
+export async function gcLayout(layout: Layout): Promise<GcResult> {
   const release = await layout.store.lock();
   try {
     const index = parseIndexJson(await layout.store.readIndex(), layout.path);
     const live = await walkReachable({ ...layout, index }, index.manifests);
+    const removedTemps: string[] = [];
+    if (layout.store instanceof DirStore) {
+      const pins = await livePins(layout.store.root);
+      for (const d of pins.digests) live.add(d);
+      removedTemps.push(...pins.removed, ...(await clearDeadTemps(layout.store.root)));
+    }
     const removedBlobs: string[] = [];
     for (const d of await layout.store.listBlobs()) {
       if (live.has(d)) continue;
       await layout.store.removeBlob(d);
       removedBlobs.push(d);
-    }
-    const removedTemps: string[] = [];
-    if (layout.store instanceof DirStore) {
-      const now = Date.now();
-      for (const name of await fsp.readdir(layout.path)) {
-        if (!name.startsWith(TMP_PREFIX)) continue;
-        const p = join(layout.path, name);
-        const st = await fsp.lstat(p).catch(() => undefined);
-        if (st && st.isFile() && now - st.mtimeMs > minAge) {
-          await fsp.unlink(p).catch(() => undefined);
-          removedTemps.push(name);
-        }
-      }
     }
     return { removedBlobs, removedTemps };
   } finally {

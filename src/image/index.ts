@@ -20,7 +20,7 @@ export {
   type ResolveOptions,
 } from './resolve.js';
 export { updateIndex, tagImage, untagImage, listTags } from './update-index.js';
-export { gcLayout, type GcOptions, type GcResult } from './gc.js';
+export { gcLayout, type GcResult } from './gc.js';
 export { validateLayout, type ValidateOptions, type ValidateResult, type Problem } from './validate.js';
 export { statImage, type ImageStat, type StatHistoryEntry } from './stat.js';
 export { validateSchema, type DocKind } from './schema.js';

@@ -8,7 +8,8 @@ import { promisify } from 'node:util';
 import { OciBundleError } from '../errors.js';
 import { blobRelPath, digestOf, isValidDigest, parseDigest } from './digest.js';
 import { readRegularFile, statStamp, writeAtomic, ownerOf, type Owner } from './fsutil.js';
-import { acquireLock, type Release } from './lock.js';
+import { acquireLock, type Release } from '../host/lock.js';
+import { clearDeadTemps } from '../host/temp.js';
 
 /** An open blob: read sequentially into a buffer (0 at end of file), then close. */
 export interface RawBlob {
@@ -121,7 +122,7 @@ export class DirStore implements BlobStore {
     const { algorithm } = parseDigest(digest);
     const dir = join(this.root, 'blobs', algorithm);
     await fsp.mkdir(dir, { recursive: true, mode: 0o755 });
-    await writeAtomic(this.root, join(this.root, blobRelPath(digest)), bytes, 0o644, await this.getOwner());
+    await writeAtomic(this.root, join(this.root, blobRelPath(digest)), bytes, 0o644, await this.getOwner(), 'blob');
     return digest;
   }
 
@@ -158,6 +159,8 @@ export class DirStore implements BlobStore {
   async writeIndex(bytes: Uint8Array): Promise<void> {
     const dest = join(this.root, 'index.json');
     const mode = await fsp.lstat(dest).then((st) => st.mode & 0o777, () => 0o644);
+    // called under the lock: the index temps of killed writers go first
+    await clearDeadTemps(this.root, { kinds: ['index'] });
     await writeAtomic(this.root, dest, bytes, mode, await this.getOwner());
   }
 

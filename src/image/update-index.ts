@@ -46,12 +46,15 @@ function withName(d: Descriptor, tag: string): Descriptor {
  * Points `newTag` at what `source` names: a tag of the layout (its index.json descriptor is
  * copied, so a multi-platform index stays one) or `@sha256:HEX` of a listed or stored blob
  * (`sourceDescriptor` must then be given). Entries already carrying `newTag` are removed and
- * the new entry is appended, as umoci does. Returns the new entry.
+ * the new entry is appended, as umoci does. `verify`, if given, runs under the lock first (a
+ * writer re-checks there that every blob the tag will reach is still in place). Returns the
+ * new entry.
  */
-export async function tagImage(layout: Layout, source: string | Descriptor, newTag: string): Promise<Descriptor> {
+export async function tagImage(layout: Layout, source: string | Descriptor, newTag: string, verify?: () => Promise<void>): Promise<Descriptor> {
   checkTag(newTag);
   let entry: Descriptor | undefined;
   await updateIndex(layout, async (idx) => {
+    await verify?.();
     let src: Descriptor;
     if (typeof source === 'string') {
       const found = tagEntries(idx, source);

@@ -1,15 +1,43 @@
 // The optional blob cache of registry pulls: `<cacheDir>/blobs/<alg>/<hex>`, the blobs/ half
 // of an OCI layout, so a later open (or a copy) reuses what was fetched. A blob enters the
 // cache only after its whole body hashed to its digest (temp file + rename); a cached file
-// that fails its digest on read is removed. Holds no manifests by tag (tags move).
+// that fails its digest on read is removed; temps of killed writers are cleared by the next
+// writer (and `gc --cache-dir`). Holds no manifests by tag (tags move).
 import { constants as C, promises as fsp } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { OciBundleError } from '../errors.js';
 import { parseDigest, newHash } from '../image/digest.js';
+import { clearDeadTemps, createTempFile } from '../host/temp.js';
 import type { RawBlob } from '../image/store.js';
 
+/** Temp names of older versions in a cache's blobs/ALG/ directory (owner pid first). */
+export const LEGACY_CACHE_TEMP = /^\.tmp-[0-9a-f]{64,128}-(\d{1,10})-[0-9a-f]{1,32}$/;
+
+/**
+ * `gc --cache-dir DIR`: removes the temps that killed pulls left in DIR/blobs/ALG/ (returned
+ * as paths relative to DIR). Cached blobs are kept: they are verified on every read.
+ */
+export async function gcCache(cacheDir: string): Promise<string[]> {
+  const st = await fsp.lstat(join(cacheDir, 'blobs')).catch(() => undefined);
+  if (!st?.isDirectory()) throw new OciBundleError('ENOLAYOUT', `no blob cache at ${cacheDir}: ${st ? 'blobs is not a directory' : 'no blobs directory'}`);
+  const out: string[] = [];
+  for (const alg of ['sha256', 'sha512']) {
+    const dir = join(cacheDir, 'blobs', alg);
+    for (const name of await clearDeadTemps(dir, { kinds: ['blob'], legacy: [LEGACY_CACHE_TEMP] })) out.push(join('blobs', alg, name));
+  }
+  return out;
+}
+
 export class BlobCache {
+  private cleared = new Set<string>();
   constructor(readonly dir: string) {}
+
+  /** The first write into a directory clears the temps that killed runs left there. */
+  private async clearOnce(dir: string): Promise<void> {
+    if (this.cleared.has(dir)) return;
+    this.cleared.add(dir);
+    await clearDeadTemps(dir, { kinds: ['blob'], legacy: [LEGACY_CACHE_TEMP] });
+  }
 
   pathOf(digest: string): string {
     const { algorithm, hex } = parseDigest(digest);
@@ -63,11 +91,12 @@ export class BlobCache {
     const { algorithm, hex } = parseDigest(digest);
     const final = this.pathOf(digest);
     const dir = join(this.dir, 'blobs', algorithm);
-    const tmp = join(dir, `.tmp-${hex}-${process.pid}-${randomBytes(4).toString('hex')}`);
+    let tmp: string;
     let fh: fsp.FileHandle | undefined;
     try {
       await fsp.mkdir(dir, { recursive: true, mode: 0o755 });
-      fh = await fsp.open(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o644);
+      await this.clearOnce(dir);
+      ({ path: tmp, fh } = await createTempFile(dir, 'blob'));
     } catch {
       return raw;
     }

@@ -7,7 +7,7 @@ import { OciBundleError } from '../errors.js';
 import { newHash, parseDigest } from '../image/digest.js';
 import { isIndexType, isManifestType, MT } from '../image/media-types.js';
 import { memoryRawBlob, type BlobStore, type RawBlob } from '../image/store.js';
-import type { Release } from '../image/lock.js';
+import type { Release } from '../host/lock.js';
 import type { BlobCache } from './cache.js';
 import { header, readBody, type RegistryHttp } from './http.js';
 

@@ -4,7 +4,7 @@
 // Every write (putBlob, writeIndex, removeBlob) is refused: an archive source is read-only.
 import { promises as fsp } from 'node:fs';
 import { OciBundleError } from '../errors.js';
-import type { Release } from '../image/lock.js';
+import type { Release } from '../host/lock.js';
 import { memoryRawBlob, type BlobStore, type RawBlob } from '../image/store.js';
 
 export interface Range {

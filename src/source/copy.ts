@@ -4,12 +4,14 @@
 // several at once (`jobs`); blobs already in DEST are not read; the tag is written last, only
 // after every blob is in place. Never touches a rootfs and never prints.
 import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { addAbortSignal, Readable } from 'node:stream';
 import { OciBundleError } from '../errors.js';
 import { openBlob, readBlob } from '../image/blob.js';
 import { blobRelPath, digestOf } from '../image/digest.js';
-import { tempName, fsyncDir } from '../image/fsutil.js';
+import { fsyncDir } from '../image/fsutil.js';
+import { clearDeadTemps, createTempDirSync, createTempFile } from '../host/temp.js';
+import { pinBlobs, type Pin } from '../image/pins.js';
 import { initLayout, openLayout, type Layout } from '../image/layout.js';
 import { isConfigType, isIndexType, isManifestType, MT } from '../image/media-types.js';
 import { parseImageRef } from '../image/reference.js';
@@ -95,16 +97,20 @@ function parseJson(bytes: Buffer, what: string): Record<string, unknown> {
 type DocWrite = { kind: 'verbatim'; desc: Descriptor; bytes: Buffer } | { kind: 'put'; digest: string; bytes: Buffer };
 
 /**
- * Copies in three steps: plan (read and check every index/manifest/docker config, compute the
- * rewritten documents, list the blobs DEST lacks), transfer those blobs `jobs` at a time, then
- * write the documents children first. The caller writes the tag afterwards.
+ * Copies in steps: plan (read and check every index/manifest/docker config, compute the
+ * rewritten documents, list the blobs), then -- once the caller has pinned them against gc --
+ * transfer the blobs DEST lacks `jobs` at a time and write the documents children first. The
+ * caller writes the tag afterwards, re-checking every referenced blob under the lock.
  */
 class Copier {
   copied = 0;
   skipped = 0;
   private planned = new Map<string, Promise<Descriptor>>();
   private wanted = new Set<string>();
+  private blobs: Descriptor[] = [];
   private transfers: Descriptor[] = [];
+  /** Digests this run wrote into DEST. */
+  readonly written: string[] = [];
   private docs: DocWrite[] = [];
   constructor(
     private readonly src: Layout,
@@ -112,25 +118,37 @@ class Copier {
     private readonly opts: CopyOptions,
   ) {}
 
-  async run(root: Descriptor): Promise<Descriptor> {
-    const top = await this.node(root);
-    await this.transferAll();
-    for (const d of this.docs) await this.writeDoc(d);
-    return top;
+  /** Reads and checks every document SRC's root reaches; returns DEST's new root descriptor. */
+  plan(root: Descriptor): Promise<Descriptor> {
+    return this.node(root);
   }
 
-  /** Notes a blob to copy verbatim, unless DEST has it or it is already noted. */
+  /** Every blob the new root reaches in DEST, with its size (what the tag step re-checks). */
+  referenced(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const d of this.blobs) m.set(d.digest, d.size);
+    for (const d of this.docs) m.set(d.kind === 'verbatim' ? d.desc.digest : d.digest, d.bytes.length);
+    return m;
+  }
+
+  /** Transfers the blobs DEST lacks (call once they are pinned), then writes the documents. */
+  async write(): Promise<void> {
+    for (const desc of this.blobs) {
+      if ((await this.dest.store.statBlob(desc.digest)) === desc.size) this.skipped++;
+      else this.transfers.push(desc);
+    }
+    await this.transferAll();
+    for (const d of this.docs) await this.writeDoc(d);
+  }
+
+  /** Notes a blob to copy verbatim (once); foreign layers must be in the source. */
   private async want(desc: Descriptor): Promise<void> {
     if (this.wanted.has(desc.digest)) return;
     this.wanted.add(desc.digest);
-    if ((await this.dest.store.statBlob(desc.digest)) === desc.size) {
-      this.skipped++;
-      return;
-    }
-    if (desc.urls?.length && (await this.src.store.statBlob(desc.digest)) === undefined) {
+    if (desc.urls?.length && (await this.dest.store.statBlob(desc.digest)) !== desc.size && (await this.src.store.statBlob(desc.digest)) === undefined) {
       throw new OciBundleError('ENOBLOB', `foreign layer ${desc.digest} is not in the source; it lives at ${desc.urls.join(', ')} and is not fetched`);
     }
-    this.transfers.push(desc);
+    this.blobs.push(desc);
   }
 
   /** Runs the transfers `jobs` at a time; on a failure stops the rest, waits for them, rethrows. */
@@ -183,10 +201,12 @@ class Copier {
   /** Writes a stream to a temp file in DEST (fsynced), renames it to the blob's path; no temp file survives a failure. */
   private async writeFile(digest: string, from: Readable, onBytes?: (n: number) => void): Promise<void> {
     const final = join(this.dest.path, blobRelPath(digest));
-    const tmp = tempName(this.dest.path);
+    let tmp: string | undefined;
     try {
       await fsp.mkdir(join(final, '..'), { recursive: true, mode: 0o755 });
-      const fh = await fsp.open(tmp, 'wx', 0o644);
+      const created = await createTempFile(this.dest.path, 'blob');
+      tmp = created.path;
+      const fh = created.fh;
       try {
         for await (const chunk of from) {
           const b = chunk as Buffer;
@@ -198,9 +218,10 @@ class Copier {
         await fh.close();
       }
       await fsp.rename(tmp, final);
+      this.written.push(digest);
     } catch (e) {
       from.destroy();
-      await fsp.unlink(tmp).catch(() => undefined);
+      if (tmp !== undefined) await fsp.unlink(tmp).catch(() => undefined);
       throw e;
     }
   }
@@ -218,6 +239,7 @@ class Copier {
     if ((await this.dest.store.statBlob(d.digest)) === d.bytes.length) this.skipped++;
     else {
       await this.dest.store.putBlob(d.bytes);
+      this.written.push(d.digest);
       this.copied++;
     }
   }
@@ -308,13 +330,48 @@ function isAbort(e: unknown): boolean {
   return e instanceof Error && e.name === 'AbortError';
 }
 
-async function openOrInit(path: string): Promise<Layout> {
+/** DEST's layout: opened, or created when the path does not exist (`created` then). */
+async function openOrInit(path: string): Promise<{ layout: Layout; created: boolean }> {
   try {
-    return await openLayout(path);
+    return { layout: await openLayout(path), created: false };
   } catch (e) {
-    if (e instanceof OciBundleError && e.code === 'ENOLAYOUT' && /no such directory/.test(e.message)) return initLayout(path);
+    if (e instanceof OciBundleError && e.code === 'ENOLAYOUT' && /no such directory/.test(e.message)) return { layout: await initLayout(path), created: true };
     throw e;
   }
+}
+
+/** Under the tag's lock: every blob the new tag reaches is in DEST with its size, else ENOBLOB. */
+async function checkReferenced(layout: Layout, refs: Map<string, number>): Promise<void> {
+  for (const [digest, size] of refs) {
+    const got = await layout.store.statBlob(digest);
+    if (got === size) continue;
+    const state = got === undefined ? 'is missing from' : `is ${got} bytes, not ${size}, in`;
+    throw new OciBundleError('ENOBLOB', `blob ${digest} ${state} ${layout.path} after this copy put it there (removed by another process?); no tag written`);
+  }
+}
+
+/**
+ * Undoes a failed copy into a layout this run created: the blobs it wrote, then the empty
+ * layout's own files and directories. Nothing is removed recursively, so whatever another
+ * process put there meanwhile (a tag, a blob) keeps the layout.
+ */
+async function removeCreatedLayout(path: string, written: string[]): Promise<void> {
+  for (const digest of written) await fsp.unlink(join(path, blobRelPath(digest))).catch(() => undefined);
+  try {
+    const idx = JSON.parse(await fsp.readFile(join(path, 'index.json'), 'utf8')) as { manifests?: unknown[] };
+    if (idx.manifests?.length !== 0) return;
+  } catch {
+    return;
+  }
+  await fsp.unlink(join(path, 'index.json'));
+  await fsp.unlink(join(path, 'oci-layout')).catch(() => undefined);
+  for (const dir of [join(path, 'blobs', 'sha256'), join(path, 'blobs'), path]) await fsp.rmdir(dir).catch(() => undefined);
+}
+
+/** Temp names older versions left beside an oci-archive destination FILE. */
+function legacyArchiveTemps(file: string): RegExp[] {
+  const b = basename(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return [new RegExp(`^${b}\\.ocibundle-tmp-(\\d{1,10})-[0-9a-z]+$`), new RegExp(`^\\.${b}\\.ocibundle-tmp-(\\d{1,10})$`)];
 }
 
 /** The root descriptor SRC names: the whole tagged index, or one manifest with a platform. */
@@ -336,21 +393,41 @@ export async function copyFromLayout(source: Layout, ref: string, dest: string, 
   jobsOf(opts.jobs);
   const root = await rootOf(source, ref, opts.platform);
   let layoutPath = d.path;
+  let tempDir: string | undefined;
   if (d.kind === 'oci-archive') {
-    layoutPath = `${d.path}.ocibundle-tmp-${process.pid}-${Date.now().toString(36)}`;
-    await fsp.rm(layoutPath, { recursive: true, force: true });
+    // the temps of killed copies to archives in this directory go first
+    await clearDeadTemps(dirname(d.path), { kinds: ['archive'], legacy: legacyArchiveTemps(d.path) });
+    tempDir = createTempDirSync(dirname(d.path), 'archive', 0o700);
+    layoutPath = join(tempDir, 'layout');
   }
+  let created = d.kind === 'oci-archive';
+  let copier: Copier | undefined;
+  let pin: Pin | undefined;
+  let done = false;
   try {
-    const target = d.kind === 'oci' ? await openOrInit(layoutPath) : await initLayout(layoutPath);
-    const copier = new Copier(source, target, opts);
-    const top = await copier.run({ mediaType: root.mediaType, digest: root.digest, size: root.size, ...(root.platform ? { platform: root.platform } : {}) });
+    let target: Layout;
+    if (d.kind === 'oci') {
+      ({ layout: target, created } = await openOrInit(layoutPath));
+      if (!created) await clearDeadTemps(layoutPath);
+    } else {
+      target = await initLayout(layoutPath);
+    }
+    copier = new Copier(source, target, opts);
+    const top = await copier.plan({ mediaType: root.mediaType, digest: root.digest, size: root.size, ...(root.platform ? { platform: root.platform } : {}) });
+    const refs = copier.referenced();
+    // from here on a gc in another process spares these blobs, present or still to come
+    pin = await pinBlobs(target, refs.keys());
+    await copier.write();
     await fsyncDir(join(layoutPath, 'blobs', 'sha256')).catch(() => undefined);
     if (opts.signal?.aborted) throw new OciBundleError('EINTERRUPTED', 'copy interrupted; no tag written');
-    const entry = await tagImage(target, top, d.tag);
+    const entry = await tagImage(target, top, d.tag, () => checkReferenced(target, refs));
     if (d.kind === 'oci-archive') await writeLayoutArchive(layoutPath, d.path);
+    done = true;
     return { descriptor: entry, tag: d.tag, copied: copier.copied, skipped: copier.skipped };
   } finally {
-    if (d.kind === 'oci-archive') await fsp.rm(layoutPath, { recursive: true, force: true });
+    await pin?.release();
+    if (tempDir !== undefined) await fsp.rm(tempDir, { recursive: true, force: true });
+    else if (!done && created) await removeCreatedLayout(layoutPath, copier?.written ?? []).catch(() => undefined);
   }
 }
 

@@ -1,13 +1,14 @@
 // Writes an OCI layout directory as an oci-archive (a plain ustar tar, as skopeo writes, through
 // the project's tar writer in src/tar):
 // oci-layout, index.json, blobs/<alg>/<hex>, with fixed owners and times so the same layout
-// always gives the same bytes. Lands atomically (temp file, fsync, rename). Reads only the
+// always gives the same bytes. Lands atomically (exclusive temp file, fsync, rename). Reads only the
 // layout's known names; never follows symlinks (blobs must be regular files).
 import { createReadStream, promises as fsp } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { OciBundleError } from '../errors.js';
 import { isValidDigest } from '../image/digest.js';
 import { BLOCK, encodeHeader, trailer } from '../tar/index.js';
+import { createTempFile } from '../host/temp.js';
 
 /** The header of one archive member: fixed owner 0:0, mtime 0, 0644 files and 0755 dirs. */
 function memberHeader(name: string, size: number, dir: boolean): Buffer {
@@ -15,8 +16,7 @@ function memberHeader(name: string, size: number, dir: boolean): Buffer {
 }
 
 export async function writeLayoutArchive(layoutDir: string, file: string): Promise<void> {
-  const tmp = join(dirname(file), `.${basename(file)}.ocibundle-tmp-${process.pid}`);
-  const fh = await fsp.open(tmp, 'w', 0o644);
+  const { path: tmp, fh } = await createTempFile(dirname(file), 'archive');
   try {
     const addFile = async (name: string, path: string) => {
       const st = await fsp.lstat(path);

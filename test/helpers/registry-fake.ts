@@ -33,6 +33,8 @@ export interface FakeOptions {
   chunked?: boolean;
   /** Send half of each blob body, then nothing (idle timeout tests). */
   stall?: boolean;
+  /** Send each blob body in four parts this many ms apart (slow transfers). */
+  slowBlobsMs?: number;
 }
 
 export interface FakeRegistry {
@@ -85,6 +87,16 @@ export async function startFakeRegistry(o: FakeOptions): Promise<FakeRegistry> {
     if (!o.chunked) headers['content-length'] = String(bytes.length);
     res.writeHead(200, headers);
     if (req.method === 'HEAD') return res.end();
+    if (o.slowBlobsMs !== undefined) {
+      const q = Math.ceil(bytes.length / 4);
+      const part = (i: number): void => {
+        if (res.destroyed) return;
+        if (i === 3) return void res.end(bytes.subarray(3 * q));
+        res.write(bytes.subarray(i * q, (i + 1) * q));
+        setTimeout(() => part(i + 1), o.slowBlobsMs);
+      };
+      return part(0);
+    }
     // two writes, so a body arrives in more than one chunk
     const half = Math.floor(bytes.length / 2);
     res.write(bytes.subarray(0, half));

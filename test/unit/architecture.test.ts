@@ -24,7 +24,8 @@ function importsOf(file: string): string[] {
 const forbidden: Record<string, string[]> = {
   image: ['cli', 'layer', 'fs', 'spec', 'unpack.ts', 'runtime-config.ts', 'yargs'],
   spec: ['cli', 'layer', 'fs', 'image', 'unpack.ts', 'runtime-config.ts', 'yargs'],
-  fs: ['cli', 'layer', 'image', 'spec', 'unpack.ts', 'runtime-config.ts', 'yargs'],
+  fs: ['cli', 'layer', 'image', 'spec', 'host', 'unpack.ts', 'runtime-config.ts', 'yargs'],
+  host: ['cli', 'layer', 'image', 'spec', 'source', 'registry', 'pipeline', 'unpack.ts', 'runtime-config.ts', 'yargs'],
   layer: ['cli', 'image', 'spec', 'unpack.ts', 'runtime-config.ts', 'yargs'],
   tar: ['cli', 'layer', 'image', 'fs', 'spec', 'build', 'source', 'unpack.ts', 'runtime-config.ts', 'yargs'],
   build: ['cli', 'yargs'],

@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { listTags, openLayout, tagImage, untagImage, updateIndex, REF_NAME_ANNOTATION } from '../../src/image/index.js';
-import { acquireLock } from '../../src/image/lock.js';
+import { acquireLock } from '../../src/host/lock.js';
 import { LOCK_NAME } from '../../src/image/store.js';
 import { readIndexJson, writeLayout } from '../../fixtures/layout.js';
 import { rejectsWith, tmpDir } from '../helpers/layout-env.js';

@@ -5,7 +5,7 @@
 // transfer leaves no tag and no temp file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzip, makeTar, writeLayout, corruptBlob, readIndexJson, blobPath } from '../../fixtures/layout.js';
 import { copyFromLayout, copyImage, parseDestName, type CopyProgress } from '../../src/source/copy.js';
@@ -14,6 +14,7 @@ import type { Layout } from '../../src/image/layout.js';
 import type { BlobStore } from '../../src/image/store.js';
 import { OciBundleError } from '../../src/errors.js';
 import { scratchDir } from '../helpers/cli.js';
+import { parseTempName } from '../../src/host/temp.js';
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -136,7 +137,7 @@ function wrapped(layout: Layout, slow: Set<string>, ms: number, fails?: string):
 }
 
 function tempFiles(dir: string): string[] {
-  return (readdirSync(dir, { recursive: true }) as string[]).filter((n) => n.split('/').some((c) => c.startsWith('.ocibundle-tmp-')));
+  return (readdirSync(dir, { recursive: true }) as string[]).filter((n) => n.split('/').some((c) => parseTempName(c) !== undefined));
 }
 
 test('copy transfers blobs concurrently, with progress, and cleans up on failure', async (t) => {
@@ -200,7 +201,7 @@ test('copy transfers blobs concurrently, with progress, and cleans up on failure
     });
 
     const failures: [string, boolean][] = [
-      ['into a new layout', false],
+      ['into a new path: a failed copy to a new path leaves no empty layout', false],
       ['into a layout that has the tag already: the tag is unchanged', true],
     ];
     for (const [name, existing] of failures) {
@@ -213,8 +214,12 @@ test('copy transfers blobs concurrently, with progress, and cleans up on failure
           copyFromLayout(wrapped(layout, slow, 300, img.layers[1]!.digest), 'latest', `${dest}:t`, { jobs: 3, onProgress: (p) => events.push(p) }),
           (e: unknown) => e instanceof OciBundleError && e.code === 'EIO' && e.message.includes(img.layers[1]!.digest),
         );
-        assert.deepEqual(readIndexJson(dest).manifests, before);
-        assert.deepEqual(tempFiles(dest), []);
+        if (existing) {
+          assert.deepEqual(readIndexJson(dest).manifests, before);
+          assert.deepEqual(tempFiles(dest), []);
+        } else {
+          assert.equal(existsSync(dest), false, 'the layout this copy created is removed');
+        }
         assert.equal(events.filter((e) => e.finished).length, 0, 'the slow transfers were stopped, not finished');
       });
     }
@@ -224,8 +229,7 @@ test('copy transfers blobs concurrently, with progress, and cleans up on failure
       const ac = new AbortController();
       setTimeout(() => ac.abort(), 50);
       await assert.rejects(copyFromLayout(wrapped(layout, slow, 300), 'latest', dest, { signal: ac.signal }), (e: unknown) => e instanceof OciBundleError && e.code === 'EINTERRUPTED');
-      assert.deepEqual(readIndexJson(dest).manifests, []);
-      assert.deepEqual(tempFiles(dest), []);
+      assert.equal(existsSync(dest), false, 'the layout this copy created is removed');
     });
 
     const badJobs: [string, number][] = [
