@@ -29,9 +29,9 @@ function usage(msg: string): OciBundleError {
   return new OciBundleError('EUSAGE', msg);
 }
 
-/** A repeatable option takes one value per flag (so it never swallows the positional). */
+/** A repeatable option: one value per flag (main.ts turns greedy arrays off), so it never swallows the positional. */
 function repeatable(describe: string) {
-  return { type: 'string', describe, requiresArg: true } as const;
+  return { type: 'string', array: true, describe, requiresArg: true } as const;
 }
 
 export function shapeOptions<T>(y: Argv<T>) {
