@@ -130,10 +130,9 @@ test('shaping flags through the CLI', async (t) => {
         assert.equal(lines.length, 1, u.stderr);
         assert.match(lines[0]!, /^ocibundle: EUSAGE: /);
         assert.match(lines[0]!, c.msg);
-        // Flag syntax and values fail before anything is made; a patch is checked on the
-        // generated document, after the layers: then no rootfs and no config.json are left.
-        assert.ok(!existsSync(join(bundle, 'rootfs')) && !existsSync(join(bundle, 'config.json')), 'nothing left in the bundle');
-        if (!c.name.includes('invalid')) assert.ok(!existsSync(bundle), 'no bundle directory made');
+        // Flag values fail before anything is made; a patch is checked on the generated
+        // document, after the layers, and the failed run removes the bundle it made.
+        assert.ok(!existsSync(bundle), 'no bundle directory left');
         const cfg = join(dir, `bad${i}.json`);
         const rc = runCli(['raw', 'runtime-config', '--image', img, ...c.flags(dir), cfg]);
         assert.equal(rc.status, 2, rc.stderr);
