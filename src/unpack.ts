@@ -81,7 +81,9 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackSummary> {
   assertPathArg(opts.bundle, opts.rootfsOnly ? 'rootfs' : 'bundle');
   const sources = localSourcePaths(opts.image, opts.source ?? {});
   assertOutsideSources(opts.bundle, opts.rootfsOnly ? 'rootfs' : 'bundle', sources);
-  const img = await openImage(opts.image, opts.platform, opts.source ?? {});
+  // a registry source reports (e.g. a corrupt cache entry fetched again) through the same callback
+  const source = { ...opts.source, registry: { onWarning: opts.onWarning, ...opts.source?.registry } };
+  const img = await openImage(opts.image, opts.platform, source);
   try {
     return await unpackResolved(img, opts, started, sources);
   } finally {

@@ -5,7 +5,8 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { CopyOptions, CopyProgress } from '../source/copy.js';
 import type { SourceOptions } from '../source/index.js';
-import { printJson, printMessage } from './output.js';
+import { escapeControls } from './escape.js';
+import { printJson, printMessage, stderrWarner } from './output.js';
 import { withSignals } from './signals.js';
 
 export interface SourceArgs {
@@ -41,6 +42,7 @@ interface CopyArgs extends SourceArgs {
   json: boolean;
   verbose: boolean;
   jobs: number;
+  'verify-existing': boolean;
 }
 
 /** `done/total UNIT`, in MiB, or in KiB when the total is under 1 MiB. */
@@ -55,7 +57,7 @@ export function copyProgressReporter(tty: boolean, verbose: boolean, write: (s: 
   let open = false;
   const onProgress = (p: CopyProgress): void => {
     if (!tty) {
-      if (p.finished) write(`ocibundle: blob ${p.blobsDone}/${p.blobs} ${p.digest} (${amount(p.bytesDone, p.bytesTotal)})\n`);
+      if (p.finished) write(`ocibundle: blob ${p.blobsDone}/${p.blobs} ${escapeControls(p.digest)} (${amount(p.bytesDone, p.bytesTotal)})\n`);
       return;
     }
     const last = p.finished && p.blobsDone === p.blobs;
@@ -90,13 +92,14 @@ export const copyCommand: CommandModule<object, CopyArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'print {descriptor, tag, copied, skipped} on stdout' })
       .option('verbose', { type: 'boolean', default: false, describe: 'report each blob copied, and a summary, on stderr' })
       .option('jobs', { type: 'number', default: 3, requiresArg: true, describe: 'blobs transferred at once (1-64)' })
+      .option('verify-existing', { type: 'boolean', default: true, describe: 're-hash blobs DEST already has before reusing them (--no-verify-existing: check only their size)' })
       .example('$0 copy docker-archive:busybox.tar oci:busybox:latest', 'then: $0 unpack --image busybox:latest bundle')
       .example('$0 copy docker://127.0.0.1:5000/busybox:latest busybox:latest --tls-verify=false', 'from a local registry') as unknown as Argv<CopyArgs>,
   handler: async (args) => {
     const { copyImage } = await import('../source/copy.js');
     const progress = copyProgressReporter(process.stderr.isTTY === true, args.verbose);
     const r = await withSignals(async (signal) => {
-      const opts: CopyOptions = { ...sourceOptionsOf(args), jobs: args.jobs, signal };
+      const opts: CopyOptions = { ...sourceOptionsOf(args), jobs: args.jobs, signal, verifyExisting: args['verify-existing'], onWarning: stderrWarner() };
       if (progress.onProgress) opts.onProgress = progress.onProgress;
       return copyImage(args.src, args.dest, opts);
     }).finally(progress.finish);

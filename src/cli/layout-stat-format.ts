@@ -20,7 +20,8 @@ function table(rows: string[][]): string[] {
 
 const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ');
 
-export function formatStat(st: ImageStat): string {
+/** The lines of the text form (output.ts escapes each one when printing). */
+export function formatStat(st: ImageStat): string[] {
   const out: string[] = [];
   const m = st.manifest;
   out.push('== MANIFEST ==');
@@ -62,5 +63,5 @@ export function formatStat(st: ImageStat): string {
     ]);
   }
   out.push(...table(rows));
-  return out.join('\n');
+  return out;
 }

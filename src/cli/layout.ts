@@ -66,7 +66,7 @@ export const lsCommand: CommandModule<object, LayoutArgs> = {
     }
     const { listTags } = await import('../image/tags.js');
     const tags = listTags(layout.index);
-    if (tags.length > 0) printData(tags.join('\n'));
+    if (tags.length > 0) printData(tags);
   },
 };
 
@@ -202,7 +202,7 @@ export const validateCommand: CommandModule<object, Partial<LayoutArgs> & Partia
     const { validateLayout } = await import('../image/validate.js');
     const r = await validateLayout(layout, opts);
     if (argv.json) printJson({ valid: r.problems.length === 0, blobs: r.blobs, problems: r.problems });
-    else if (r.problems.length > 0) printData(r.problems.map((p) => `${p.code}: ${p.message}`).join('\n'));
+    else if (r.problems.length > 0) printData(r.problems.map((p) => `${p.code}: ${p.message}`));
     if (r.problems.length > 0) throw new OciBundleError('EINVALID', `${r.problems.length} problem(s) found in ${path}`);
     if (!argv.json) printMessage(`valid: ${r.blobs} blob(s) checked`);
   },

@@ -5,6 +5,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT, OciBundleError, exitCodeOf, oneLine } from '../errors.js';
 import { commands } from './commands.js';
+import { escapeControls } from './escape.js';
 
 export async function main(argv: string[] = hideBin(process.argv)): Promise<number> {
   let status: number = EXIT.ok;
@@ -33,8 +34,8 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
   try {
     await parser.parseAsync();
   } catch (e) {
-    process.stderr.write(`ocibundle: ${oneLine(e)}\n`);
-    if (process.env['OCIBUNDLE_DEBUG'] && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    process.stderr.write(`ocibundle: ${escapeControls(oneLine(e))}\n`);
+    if (process.env['OCIBUNDLE_DEBUG'] && e instanceof Error) process.stderr.write(`${escapeControls(String(e.stack))}\n`);
     status = exitCodeOf(e);
   }
   return status;

@@ -1,17 +1,21 @@
 // Output helpers shared by the commands: data to stdout, messages and warnings to stderr
-// (each distinct warning printed once per run). No command writes to the streams directly.
+// (each distinct warning printed once per run). No command writes to the streams directly,
+// and everything printed here is escaped (escape.ts): image-supplied names cannot steer a terminal.
 import type { Warning, WarnFn } from '../errors.js';
+import { escapeControls, escapeDataLine, escapeJsonText } from './escape.js';
 
-export function printData(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+/** Lines of data on stdout; a string is one line (a newline inside it is shown escaped). */
+export function printData(lines: string | readonly string[]): void {
+  const list = typeof lines === 'string' ? [lines.replace(/\n$/, '')] : lines;
+  process.stdout.write(list.map((l) => `${escapeDataLine(l)}\n`).join(''));
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(`${escapeJsonText(JSON.stringify(value, null, 2))}\n`);
 }
 
 export function printMessage(text: string): void {
-  process.stderr.write(`ocibundle: ${text}\n`);
+  process.stderr.write(`ocibundle: ${escapeControls(text)}\n`);
 }
 
 /** A warning callback that prints each distinct code+message once on stderr. */
@@ -21,6 +25,6 @@ export function stderrWarner(): WarnFn {
     const key = `${w.code}\0${w.message}`;
     if (seen.has(key)) return;
     seen.add(key);
-    process.stderr.write(`ocibundle: warning: ${w.code}: ${w.message}\n`);
+    process.stderr.write(`ocibundle: warning: ${escapeControls(`${w.code}: ${w.message}`)}\n`);
   };
 }

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { OciBundleError } from '../errors.js';
 import { newHash, parseDigest } from './digest.js';
 import { checkDocument, checkSize } from './checks.js';
+import { parseJsonCapped } from './json.js';
 import { validateSchema, type DocKind } from './schema.js';
 import type { Layout } from './layout.js';
 import type { RawBlob } from './store.js';
@@ -119,12 +120,7 @@ export interface JsonReadOptions {
 /** Reads, verifies, parses and validates a JSON blob of the given kind. */
 export async function readJsonBlob<T>(layout: Layout, desc: Descriptor, kind: DocKind, opts: JsonReadOptions = {}): Promise<T> {
   const bytes = await readBlob(layout, desc, opts.maxJsonBytes ?? JSON_CAP);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(bytes.toString('utf8'));
-  } catch (e) {
-    throw new OciBundleError('ESCHEMA', `${kind} ${desc.digest} is not valid json`, { cause: e });
-  }
+  const doc = parseJsonCapped(bytes, `${kind} ${desc.digest}`, { code: 'ESCHEMA' });
   checkDocument(kind, doc, desc.digest, desc.mediaType);
   await validateSchema(kind, doc, desc.digest);
   return doc as T;

@@ -1,5 +1,6 @@
 // Garbage collection of a layout: under the index lock, removes blobs that neither index.json
-// nor a live writer's pin reaches, pins and temp files whose owner process is gone. Refuses
+// nor a live writer's pin reaches, pins and temp files (in the layout and in blobs/<alg>/, the
+// latter by fd, never through a planted symlink) whose owner process is gone. Refuses
 // to delete anything if the reachability walk fails (a broken index must not cost the user
 // their blobs).
 import { clearDeadTemps } from '../host/temp.js';
@@ -23,7 +24,7 @@ export async function gcLayout(layout: Layout): Promise<GcResult> {
     if (layout.store instanceof DirStore) {
       const pins = await livePins(layout.store.root);
       for (const d of pins.digests) live.add(d);
-      removedTemps.push(...pins.removed, ...(await clearDeadTemps(layout.store.root)));
+      removedTemps.push(...pins.removed, ...(await clearDeadTemps(layout.store.root)), ...(await layout.store.clearBlobTemps()));
     }
     const removedBlobs: string[] = [];
     for (const d of await layout.store.listBlobs()) {

@@ -17,6 +17,11 @@ export interface Layout {
   readonly index: ImageIndex;
   /** Stamp (inode, size, mtime) of index.json when `index` was read, if the store has one. */
   readonly indexStamp?: string | undefined;
+  /**
+   * True when the source made the manifests up (docker-archive): nothing vouches for what
+   * they assert but the source's reading of the files, so a copy verifies the diff_ids too.
+   */
+  readonly synthesised?: boolean;
 }
 
 export const LAYOUT_VERSION = '1.0.0';
@@ -69,7 +74,7 @@ export async function openLayout(path: string): Promise<Layout> {
   }
   try {
     const b = await fsp.lstat(join(path, 'blobs'));
-    if (!b.isDirectory()) throw new OciBundleError('EBADLAYOUT', `${path}/blobs is not a directory`);
+    if (!b.isDirectory()) throw new OciBundleError('EBADLAYOUT', `${path}/blobs is ${b.isSymbolicLink() ? 'a symlink; refused' : 'not a directory'}`);
   } catch (e) {
     if (e instanceof OciBundleError) throw e;
     throw new OciBundleError('EBADLAYOUT', `${path}/blobs is missing`, { cause: e });

@@ -6,7 +6,8 @@ import { constants as C, promises as fsp, read as fsRead, close as fsClose, open
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { OciBundleError } from '../errors.js';
-import { blobRelPath, digestOf, isValidDigest, parseDigest } from './digest.js';
+import { blobRelPath, digestOf, isValidDigest, newHash, parseDigest } from './digest.js';
+import { withDirChain, type DirHandle } from './dirhandle.js';
 import { readRegularFile, statStamp, writeAtomic, ownerOf, type Owner } from './fsutil.js';
 import { acquireLock, type Release } from '../host/lock.js';
 import { clearDeadTemps } from '../host/temp.js';
@@ -101,14 +102,94 @@ export class DirStore implements BlobStore {
     }
   }
 
-  async statBlob(digest: string): Promise<number | undefined> {
+  /**
+   * Runs `fn` on blobs/<alg>/ opened by fd, no symlink followed below the layout directory
+   * (EBADLAYOUT for a planted one); undefined when the directory is absent and not `create`.
+   */
+  private async inBlobDir<T>(algorithm: string, create: boolean, fn: (dir: DirHandle) => Promise<T>): Promise<T | undefined> {
     try {
-      const st = await fsp.lstat(join(this.root, blobRelPath(digest)));
-      return st.isFile() ? st.size : undefined;
+      return await withDirChain(this.root, ['blobs', algorithm], create, fn);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (!create && e instanceof OciBundleError && e.code === 'ENOBLOB') return undefined;
       throw e;
     }
+  }
+
+  async statBlob(digest: string): Promise<number | undefined> {
+    const { algorithm, hex } = parseDigest(digest);
+    return this.inBlobDir(algorithm, false, async (dir) => {
+      const st = await dir.lstat(hex);
+      return st?.isFile() ? st.size : undefined;
+    });
+  }
+
+  /**
+   * Checks the stored blob against its digest and size without trusting its name: 'absent',
+   * 'size' (other length), 'digest' (same length, other bytes) or 'ok'. A symlink or special
+   * file under the digest's name is refused (EBADLAYOUT).
+   */
+  async checkBlob(digest: string, size: number, rehash: boolean): Promise<'ok' | 'absent' | 'size' | 'digest'> {
+    const { algorithm, hex } = parseDigest(digest);
+    const r = await this.inBlobDir(algorithm, false, async (dir) => {
+      const st = await dir.lstat(hex);
+      if (st === undefined) return 'absent' as const;
+      if (!st.isFile()) throw new OciBundleError('EBADLAYOUT', `${dir.shownAt(hex)} is not a regular file; refused`);
+      if (st.size !== size) return 'size' as const;
+      if (!rehash) return 'ok' as const;
+      const f = await dir.openRead(hex);
+      if (!f) return 'absent' as const;
+      try {
+        const hash = newHash(algorithm);
+        const buf = Buffer.allocUnsafe(1024 * 1024);
+        let n = 0;
+        for (let r; (r = (await f.fh.read(buf, 0, buf.length, null)).bytesRead) > 0; ) {
+          hash.update(buf.subarray(0, r));
+          n += r;
+        }
+        return n === size && hash.digest('hex') === hex ? ('ok' as const) : n === size ? ('digest' as const) : ('size' as const);
+      } finally {
+        await f.fh.close();
+      }
+    });
+    return r ?? 'absent';
+  }
+
+  /**
+   * Writes a blob from chunks: a new temp file in blobs/<alg>/ (O_EXCL|O_NOFOLLOW, random name),
+   * fsynced, renamed over the digest's name (after `beforeRename`, which may refuse). Nothing
+   * is written through a symlink; no temp file survives a failure. The caller verifies the
+   * bytes (the chunks of a verified stream).
+   */
+  async writeBlobFrom(digest: string, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, onBytes?: (n: number) => void, beforeRename?: () => Promise<void>): Promise<void> {
+    const { algorithm, hex } = parseDigest(digest);
+    const owner = await this.getOwner();
+    await this.inBlobDir(algorithm, true, async (dir) => {
+      const { name, fh } = await dir.createTemp('blob', 0o644);
+      let renamed = false;
+      try {
+        try {
+          for await (const c of chunks) {
+            const b = c instanceof Buffer ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+            for (let off = 0; off < b.length; ) off += (await fh.write(b, off, b.length - off)).bytesWritten;
+            onBytes?.(b.length);
+          }
+          if (owner) await fh.chown(owner.uid, owner.gid).catch(() => undefined);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await beforeRename?.();
+        await dir.rename(name, hex);
+        renamed = true;
+      } finally {
+        if (!renamed) await dir.unlink(name).catch(() => undefined);
+      }
+    });
+  }
+
+  /** fsyncs blobs/<alg>/ (after blobs were renamed into it). */
+  async syncBlobDir(algorithm = 'sha256'): Promise<void> {
+    await this.inBlobDir(algorithm, false, (dir) => dir.sync());
   }
 
   private getOwner(): Promise<Owner | undefined> {
@@ -116,33 +197,38 @@ export class DirStore implements BlobStore {
     return this.owner;
   }
 
+  /** Stores bytes as a blob unless a verified copy is there already (same size and hash). */
   async putBlob(bytes: Uint8Array): Promise<string> {
     const digest = digestOf(bytes);
-    if ((await this.statBlob(digest)) === bytes.length) return digest;
-    const { algorithm } = parseDigest(digest);
-    const dir = join(this.root, 'blobs', algorithm);
-    await fsp.mkdir(dir, { recursive: true, mode: 0o755 });
-    await writeAtomic(this.root, join(this.root, blobRelPath(digest)), bytes, 0o644, await this.getOwner(), 'blob');
+    if ((await this.checkBlob(digest, bytes.length, true)) !== 'ok') {
+      await this.writeBlobFrom(digest, [bytes]);
+      await this.syncBlobDir(parseDigest(digest).algorithm);
+    }
     return digest;
   }
 
   async listBlobs(): Promise<string[]> {
     const out: string[] = [];
     for (const alg of ['sha256', 'sha512']) {
-      let names: string[];
-      try {
-        names = await fsp.readdir(join(this.root, 'blobs', alg));
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw e;
-      }
+      const names = (await this.inBlobDir(alg, false, (dir) => dir.list())) ?? [];
       for (const n of names) if (isValidDigest(`${alg}:${n}`)) out.push(`${alg}:${n}`);
     }
     return out;
   }
 
+  /** Removes the temps killed writers left in blobs/<alg>/ (by fd: a planted symlink is refused); returns their paths. */
+  async clearBlobTemps(): Promise<string[]> {
+    const out: string[] = [];
+    for (const alg of ['sha256', 'sha512']) {
+      const names = (await this.inBlobDir(alg, false, (dir) => dir.clearDeadTemps({ kinds: ['blob'] }))) ?? [];
+      out.push(...names.map((n) => `blobs/${alg}/${n}`));
+    }
+    return out;
+  }
+
   async removeBlob(digest: string): Promise<void> {
-    await fsp.unlink(join(this.root, blobRelPath(digest)));
+    const { algorithm, hex } = parseDigest(digest);
+    await this.inBlobDir(algorithm, false, (dir) => dir.unlink(hex));
   }
 
   lastIndexStamp: string | undefined;

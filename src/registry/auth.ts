@@ -1,11 +1,13 @@
 // Registry credentials and challenges: USER:PASS from --creds, an --authfile, or the usual
 // containers auth.json / ~/.docker/config.json files (base64 `auth` entries keyed by host),
 // and parsing of WWW-Authenticate. Never puts a secret into a message, log or inspect output.
-import { readFileSync } from 'node:fs';
+import { closeSync, constants as C, fstatSync, openSync, readSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { OciBundleError } from '../errors.js';
+import { JSON_CAP } from '../image/blob.js';
+import { parseJsonCapped } from '../image/json.js';
 import { DOCKER_HUB } from './ref.js';
 
 /** A username and password; prints as redacted under console.log, util.inspect and JSON. */
@@ -70,21 +72,41 @@ function entryCredentials(entry: unknown, file: string, key: string): Credential
   return undefined;
 }
 
-/** Credentials for host/repo from one auth file; the most specific key wins. */
-export function credentialsFromFile(file: string, host: string, repo: string, mustExist: boolean): Credentials | undefined {
-  let text: string;
+/**
+ * The bytes of an auth file: a regular file (a fifo or device is refused without blocking)
+ * of at most JSON_CAP bytes; undefined when absent and not `mustExist`.
+ */
+function readAuthFile(file: string, mustExist: boolean): Buffer | undefined {
+  let fd: number;
   try {
-    text = readFileSync(file, 'utf8');
+    fd = openSync(file, C.O_RDONLY | C.O_NONBLOCK | C.O_NOCTTY);
   } catch (e) {
     if (!mustExist && (e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new OciBundleError('EUSAGE', `cannot read auth file ${file}`, { cause: e });
   }
-  let doc: { auths?: Record<string, unknown> } | null;
   try {
-    doc = JSON.parse(text) as { auths?: Record<string, unknown> } | null;
-  } catch {
-    throw new OciBundleError('EUSAGE', `auth file ${file} is not valid json`);
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new OciBundleError('EUSAGE', `auth file ${file} is not a regular file`);
+    if (st.size > JSON_CAP) throw new OciBundleError('ELIMIT', `auth file ${file} is ${st.size} bytes, over the ${JSON_CAP}-byte limit`);
+    const buf = Buffer.alloc(st.size + 1);
+    let n = 0;
+    for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, null)) > 0; ) n += r;
+    if (n > st.size) throw new OciBundleError('ELIMIT', `auth file ${file} grew past ${st.size} bytes while read`);
+    return buf.subarray(0, n);
+  } catch (e) {
+    if (e instanceof OciBundleError) throw e;
+    throw new OciBundleError('EUSAGE', `cannot read auth file ${file}`, { cause: e });
+  } finally {
+    closeSync(fd);
   }
+}
+
+/** Credentials for host/repo from one auth file; the most specific key wins. */
+export function credentialsFromFile(file: string, host: string, repo: string, mustExist: boolean): Credentials | undefined {
+  const bytes = readAuthFile(file, mustExist);
+  if (bytes === undefined) return undefined;
+  // a parse error names the file only: the text may hold secrets
+  const doc = parseJsonCapped(bytes, `auth file ${file}`, { code: 'EUSAGE', maxBytes: JSON_CAP, secret: true }) as { auths?: Record<string, unknown> } | null;
   const auths = doc?.auths;
   if (typeof auths !== 'object' || auths === null) return undefined;
   const h = HUB_ALIASES.has(host) ? DOCKER_HUB : host;

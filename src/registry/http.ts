@@ -171,8 +171,7 @@ export class RegistryHttp {
       if (![301, 302, 303, 307, 308].includes(status) || !loc) return res;
       res.resume();
       if (hop >= MAX_REDIRECTS) throw new OciBundleError('ENETWORK', `too many redirects from ${url.host}${url.pathname}`);
-      const next = new URL(loc, cur);
-      if (next.protocol !== 'https:' && next.protocol !== 'http:') throw new OciBundleError('ENETWORK', `redirect from ${cur.host} to unsupported scheme ${next.protocol}`);
+      const next = redirectTarget(loc, cur);
       if (this.tlsVerify && cur.protocol === 'https:' && next.protocol === 'http:') {
         throw new OciBundleError('ENETWORK', `refusing redirect from https to plain http ${next.host} (tls verification is on)`);
       }
@@ -306,6 +305,21 @@ export class RegistryHttp {
     const tries = RETRY_STATUS.has(status) ? ` after ${this.retries + 1} attempts` : '';
     return new OciBundleError(kind, `${this.where}: ${what}: registry answered ${status}${code}${tries}`);
   }
+}
+
+/** A redirect's Location resolved against the request URL; ENETWORK naming it if unparseable or not http(s). */
+export function redirectTarget(location: string, from: URL): URL {
+  const shown = JSON.stringify(location.slice(0, 200));
+  let next: URL;
+  try {
+    next = new URL(location, from);
+  } catch (e) {
+    throw new OciBundleError('ENETWORK', `${from.host} redirected to an unparseable location ${shown}`, { cause: e });
+  }
+  if (next.protocol !== 'https:' && next.protocol !== 'http:') {
+    throw new OciBundleError('ENETWORK', `${from.host} redirected to ${shown}, which is neither http nor https; refused`);
+  }
+  return next;
 }
 
 export function header(res: IncomingMessage, name: string): string | undefined {

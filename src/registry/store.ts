@@ -3,8 +3,9 @@
 // (optionally through the cache), and an in-memory index.json. Write methods throw.
 // Does not verify blob digests itself: image/blob.ts does that while the bytes stream.
 import type { IncomingMessage } from 'node:http';
-import { OciBundleError } from '../errors.js';
+import { OciBundleError, type WarnFn } from '../errors.js';
 import { newHash, parseDigest } from '../image/digest.js';
+import { parseJsonCapped } from '../image/json.js';
 import { isIndexType, isManifestType, MT } from '../image/media-types.js';
 import { memoryRawBlob, type BlobStore, type RawBlob } from '../image/store.js';
 import type { Release } from '../host/lock.js';
@@ -51,12 +52,7 @@ function bodyBlob(res: IncomingMessage, size: number): RawBlob {
 
 /** The media type of a manifest document: its own field, else Content-Type, else its shape. */
 function manifestType(bytes: Buffer, contentType: string | undefined, what: string): string {
-  let doc: Record<string, unknown> | null;
-  try {
-    doc = JSON.parse(bytes.toString('utf8')) as Record<string, unknown> | null;
-  } catch (e) {
-    throw new OciBundleError('ESCHEMA', `${what} is not valid json`, { cause: e });
-  }
+  const doc = parseJsonCapped(bytes, what, { code: 'ESCHEMA' }) as Record<string, unknown> | null;
   if (typeof doc !== 'object' || doc === null) throw new OciBundleError('ESCHEMA', `${what} is not a json object`);
   const ct = contentType?.split(';')[0]?.trim();
   const declared = typeof doc['mediaType'] === 'string' ? (doc['mediaType'] as string) : undefined;
@@ -78,7 +74,11 @@ export class RegistryStore implements BlobStore {
   private readonly sizes = new Map<string, number>();
   private index: Buffer = Buffer.from('{"schemaVersion":2,"manifests":[]}');
 
-  constructor(readonly http: RegistryHttp, readonly cache: BlobCache | undefined) {}
+  constructor(
+    readonly http: RegistryHttp,
+    readonly cache: BlobCache | undefined,
+    private readonly onWarning?: WarnFn,
+  ) {}
 
   get where(): string {
     return this.http.where;
@@ -143,7 +143,9 @@ export class RegistryStore implements BlobStore {
     const mem = this.manifests.get(digest);
     if (mem) return memoryRawBlob(mem);
     if (this.manifestDigests.has(digest)) return memoryRawBlob((await this.fetchManifest(digest)).bytes);
-    const cached = await this.cache?.open(digest);
+    const cached = await this.cache?.open(digest, this.sizes.get(digest), (d, why) =>
+      this.onWarning?.({ code: 'registry-cache', message: `cached blob ${d} in ${this.cache!.dir} was removed (${why}); fetching it again from ${this.where}` }),
+    );
     if (cached) return cached;
     const res = await this.http.request('GET', `blobs/${digest}`);
     if (res.statusCode === 404) {

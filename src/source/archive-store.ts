@@ -2,10 +2,11 @@
 // blobs are served straight from the file, never extracted. It checks only where bytes
 // come from; digests and sizes are verified by image/blob.ts as with any store.
 // Every write (putBlob, writeIndex, removeBlob) is refused: an archive source is read-only.
-import { promises as fsp } from 'node:fs';
+import type { promises as fsp } from 'node:fs';
 import { OciBundleError } from '../errors.js';
 import type { Release } from '../host/lock.js';
 import { memoryRawBlob, type BlobStore, type RawBlob } from '../image/store.js';
+import { openArchiveFile, type ArchiveId } from './archive-file.js';
 
 export interface Range {
   /** -1: the member exists but is not a regular file (opening it is refused). */
@@ -19,6 +20,8 @@ export class ArchiveStore implements BlobStore {
   readonly opens = new Map<string, number>();
   constructor(
     readonly file: string,
+    /** The archive file as scanned: every open checks it is still that file. */
+    private readonly id: ArchiveId,
     private readonly ranges: ReadonlyMap<string, Range>,
     private readonly index: Buffer,
     /** Blobs synthesised in memory (docker-archive manifests), served beside the ranges. */
@@ -34,9 +37,9 @@ export class ArchiveStore implements BlobStore {
     this.opens.set(digest, (this.opens.get(digest) ?? 0) + 1);
     let fh: fsp.FileHandle;
     try {
-      fh = await fsp.open(this.file, 'r');
+      fh = (await openArchiveFile(this.file, this.id)).fh;
     } catch (e) {
-      throw new OciBundleError('EIO', `cannot open archive ${this.file} for blob ${digest}`, { cause: e });
+      throw new OciBundleError(e instanceof OciBundleError ? e.code : 'EIO', `cannot open archive ${this.file} for blob ${digest}`, { cause: e });
     }
     let pos = 0;
     return {

@@ -1,26 +1,29 @@
 // `copy SRC DEST`: any source -> an OCI layout (`oci:PATH[:TAG]` or a bare path) or an
 // `oci-archive:FILE[:TAG]`. Docker media types become OCI ones (manifest and config JSON are
-// re-serialised, so their digests change; layer bytes are copied verbatim). Blobs stream, verified,
-// several at once (`jobs`); blobs already in DEST are not read; the tag is written last, only
-// after every blob is in place. Never touches a rootfs and never prints.
+// re-serialised, so their digests change; layer bytes are copied verbatim), and then, as for a
+// synthesised docker-archive manifest, every layer's diff_id is verified. Blobs stream, verified,
+// several at once (`jobs`), into DEST's blobs/ opened by fd; blobs DEST already has are re-hashed
+// (or size-checked) and replaced if they lie; the tag is written last. Never prints.
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { addAbortSignal, Readable } from 'node:stream';
-import { OciBundleError } from '../errors.js';
+import { addAbortSignal } from 'node:stream';
+import { OciBundleError, type WarnFn } from '../errors.js';
 import { openBlob, readBlob } from '../image/blob.js';
 import { blobRelPath, digestOf } from '../image/digest.js';
-import { fsyncDir } from '../image/fsutil.js';
-import { clearDeadTemps, createTempDirSync, createTempFile } from '../host/temp.js';
+import { clearDeadTemps, createTempDirSync } from '../host/temp.js';
 import { pinBlobs, type Pin } from '../image/pins.js';
 import { initLayout, openLayout, type Layout } from '../image/layout.js';
-import { isConfigType, isIndexType, isManifestType, MT } from '../image/media-types.js';
+import { isConfigType, isForeignLayerType, isIndexType, isManifestType, MT } from '../image/media-types.js';
 import { parseImageRef } from '../image/reference.js';
 import { digestRoot, resolveManifestDescriptor } from '../image/resolve.js';
 import { validateSchema } from '../image/schema.js';
 import { checkDocument } from '../image/checks.js';
+import { parseJsonCapped } from '../image/json.js';
 import { tagEntries } from '../image/tags.js';
 import { tagImage } from '../image/update-index.js';
+import { DirStore } from '../image/store.js';
 import type { Descriptor } from '../image/types.js';
+import { DiffIdCheck, diffIdsOf } from './diffid.js';
 import { openSource, type SourceOptions } from './index.js';
 import { writeLayoutArchive } from './tar-write.js';
 
@@ -46,6 +49,12 @@ export interface CopyOptions extends SourceOptions {
   onProgress?: (p: CopyProgress) => void;
   /** Aborts the transfers; the copy then fails with EINTERRUPTED and writes no tag. */
   signal?: AbortSignal;
+  /**
+   * Re-hash every layer DEST already has before reusing it (default true); false checks only
+   * its size (documents are always re-hashed). A blob that fails is replaced, with a warning.
+   */
+  verifyExisting?: boolean;
+  onWarning?: WarnFn;
 }
 
 export const DEFAULT_JOBS = 3;
@@ -86,11 +95,7 @@ const CONVERT_LAYER: Record<string, string> = {
 };
 
 function parseJson(bytes: Buffer, what: string): Record<string, unknown> {
-  try {
-    return JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new OciBundleError('ESCHEMA', `${what} is not valid json`, { cause: e });
-  }
+  return parseJsonCapped(bytes, what, { code: 'ESCHEMA' }) as Record<string, unknown>;
 }
 
 /** A document to write after the blobs: verified source bytes kept as they are, or re-serialised. */
@@ -112,11 +117,18 @@ class Copier {
   /** Digests this run wrote into DEST. */
   readonly written: string[] = [];
   private docs: DocWrite[] = [];
+  /** Layers whose diff_id a converted or synthesised manifest asserts: digest -> diff_id. */
+  private diffIds = new Map<string, string>();
+  private reused: Descriptor[] = [];
+  private readonly store: DirStore;
   constructor(
     private readonly src: Layout,
     private readonly dest: Layout,
     private readonly opts: CopyOptions,
-  ) {}
+  ) {
+    if (!(dest.store instanceof DirStore)) throw new OciBundleError('EUSAGE', `copy destination ${dest.path} is not a layout directory`);
+    this.store = dest.store;
+  }
 
   /** Reads and checks every document SRC's root reaches; returns DEST's new root descriptor. */
   plan(root: Descriptor): Promise<Descriptor> {
@@ -131,14 +143,62 @@ class Copier {
     return m;
   }
 
-  /** Transfers the blobs DEST lacks (call once they are pinned), then writes the documents. */
+  /**
+   * Transfers the blobs DEST lacks or holds wrongly (call once they are pinned), checks the
+   * asserted diff_ids of the layers DEST had, then writes the documents.
+   */
   async write(): Promise<void> {
-    for (const desc of this.blobs) {
-      if ((await this.dest.store.statBlob(desc.digest)) === desc.size) this.skipped++;
-      else this.transfers.push(desc);
-    }
+    await this.pool(this.blobs, (d) => this.checkExisting(d));
     await this.transferAll();
+    // layers DEST had: their diff_ids are checked on DEST's (verified) copy
+    await this.pool(
+      this.reused.filter((d) => this.diffIds.has(d.digest)),
+      (d) => this.verifyDiffId(d),
+    );
     for (const d of this.docs) await this.writeDoc(d);
+  }
+
+  /** Runs `fn` over `items`, `jobs` at a time; the first failure stops the rest and is thrown. */
+  private async pool<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
+    let next = 0;
+    let failed = false;
+    const worker = async (): Promise<void> => {
+      while (!failed && !this.opts.signal?.aborted && next < items.length) {
+        try {
+          await fn(items[next++]!);
+        } catch (e) {
+          failed = true;
+          throw e;
+        }
+      }
+    };
+    const results = await Promise.allSettled(Array.from({ length: Math.min(jobsOf(this.opts.jobs), items.length) }, worker));
+    if (this.opts.signal?.aborted) throw new OciBundleError('EINTERRUPTED', `copy interrupted; no tag written`);
+    const bad = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (bad) throw bad.reason;
+  }
+
+  private warn(message: string): void {
+    this.opts.onWarning?.({ code: 'copy-existing-blob', message });
+  }
+
+  /** Reuses a blob DEST has if it checks out; otherwise queues it for transfer (a lying one with a warning). */
+  private async checkExisting(desc: Descriptor): Promise<void> {
+    // documents (configs) are small: always re-hashed; layers unless verifyExisting is false
+    const state = await this.store.checkBlob(desc.digest, desc.size, (this.opts.verifyExisting ?? true) || isConfigType(desc.mediaType));
+    if (state === 'ok') {
+      this.skipped++;
+      this.reused.push(desc);
+      return;
+    }
+    if (state !== 'absent') this.warn(`${this.dest.path} held blob ${desc.digest} with ${state === 'size' ? 'another size' : 'other bytes'}; replaced from the source`);
+    this.transfers.push(desc);
+  }
+
+  private async verifyDiffId(desc: Descriptor): Promise<void> {
+    const check = new DiffIdCheck(desc, this.diffIds.get(desc.digest)!);
+    for await (const c of check.tap(openBlob(this.dest, desc))) void c;
+    await check.check();
   }
 
   /** Notes a blob to copy verbatim (once); foreign layers must be in the source. */
@@ -193,55 +253,37 @@ class Copier {
     }
   }
 
-  /** Streams one blob, verified, into a temp file in DEST, then renames it into place. */
-  private transfer(desc: Descriptor, signal: AbortSignal, onBytes: (n: number) => void): Promise<void> {
-    return this.writeFile(desc.digest, addAbortSignal(signal, openBlob(this.src, desc)), onBytes);
-  }
-
-  /** Writes a stream to a temp file in DEST (fsynced), renames it to the blob's path; no temp file survives a failure. */
-  private async writeFile(digest: string, from: Readable, onBytes?: (n: number) => void): Promise<void> {
-    const final = join(this.dest.path, blobRelPath(digest));
-    let tmp: string | undefined;
+  /**
+   * Streams one blob, verified, into a temp file in DEST's blobs/ (opened by fd, no symlink
+   * followed), then renames it into place; a layer with an asserted diff_id is checked first.
+   */
+  private async transfer(desc: Descriptor, signal: AbortSignal, onBytes: (n: number) => void): Promise<void> {
+    const from = addAbortSignal(signal, openBlob(this.src, desc));
+    const expected = this.diffIds.get(desc.digest);
+    const check = expected === undefined ? undefined : new DiffIdCheck(desc, expected);
     try {
-      await fsp.mkdir(join(final, '..'), { recursive: true, mode: 0o755 });
-      const created = await createTempFile(this.dest.path, 'blob');
-      tmp = created.path;
-      const fh = created.fh;
-      try {
-        for await (const chunk of from) {
-          const b = chunk as Buffer;
-          for (let off = 0; off < b.length; ) off += (await fh.write(b, off, b.length - off)).bytesWritten;
-          onBytes?.(b.length);
-        }
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await fsp.rename(tmp, final);
-      this.written.push(digest);
+      await this.store.writeBlobFrom(desc.digest, check ? check.tap(from) : (from as AsyncIterable<Buffer>), onBytes, check ? () => check.check() : undefined);
+      this.written.push(desc.digest);
     } catch (e) {
       from.destroy();
-      if (tmp !== undefined) await fsp.unlink(tmp).catch(() => undefined);
+      check?.abort();
       throw e;
     }
   }
 
+  /** Writes a planned document unless DEST holds it verified already (documents are always re-hashed: they are small). */
   private async writeDoc(d: DocWrite): Promise<void> {
-    if (d.kind === 'verbatim') {
-      if ((await this.dest.store.statBlob(d.desc.digest)) === d.desc.size) this.skipped++;
-      else {
-        // bytes were verified against the digest when planning read them
-        await this.writeFile(d.desc.digest, Readable.from([d.bytes]));
-        this.copied++;
-      }
+    const [digest, bytes] = d.kind === 'verbatim' ? [d.desc.digest, d.bytes] : [d.digest, d.bytes];
+    const state = await this.store.checkBlob(digest, bytes.length, true);
+    if (state === 'ok') {
+      this.skipped++;
       return;
     }
-    if ((await this.dest.store.statBlob(d.digest)) === d.bytes.length) this.skipped++;
-    else {
-      await this.dest.store.putBlob(d.bytes);
-      this.written.push(d.digest);
-      this.copied++;
-    }
+    if (state !== 'absent') this.warn(`${this.dest.path} held blob ${digest} with ${state === 'size' ? 'another size' : 'other bytes'}; replaced`);
+    // verbatim bytes were verified against the digest when planning read them; put bytes are hashed here
+    await this.store.writeBlobFrom(digest, [bytes]);
+    this.written.push(digest);
+    this.copied++;
   }
 
   /** Plans a re-serialised document; returns its new descriptor. */
@@ -281,6 +323,16 @@ class Copier {
     return desc;
   }
 
+  /** Notes the diff_id each layer must uncompress to; one layer asserted two ways is EDIFFID. */
+  private assertDiffIds(ids: string[], layers: Descriptor[]): void {
+    for (const [i, l] of layers.entries()) {
+      if (isForeignLayerType(l.mediaType)) continue; // not copied unless present; never verified by content here
+      const prev = this.diffIds.get(l.digest);
+      if (prev !== undefined && prev !== ids[i]) throw new OciBundleError('EDIFFID', `layer ${l.digest} is given two diff_ids, ${prev} and ${ids[i]}`);
+      this.diffIds.set(l.digest, ids[i]!);
+    }
+  }
+
   private async readDoc(desc: Descriptor, kind: 'index' | 'manifest' | 'config'): Promise<{ bytes: Buffer; doc: Record<string, unknown> }> {
     const bytes = await readBlob(this.src, desc);
     const doc = parseJson(bytes, `${kind} ${desc.digest}`);
@@ -308,9 +360,14 @@ class Copier {
       throw new OciBundleError('EMEDIATYPE', `manifest ${desc.digest}: config ${config.digest} has media type ${config.mediaType}, not an image config`);
     }
     let newConfig = config;
-    if (config.mediaType === MT.dockerConfig) {
+    // what ocibundle writes as a manifest of its own (converted, or synthesised by the
+    // source) it verifies first, diff_ids included
+    const asserts = this.src.synthesised === true || desc.mediaType !== MT.ociManifest || config.mediaType === MT.dockerConfig;
+    if (config.mediaType === MT.dockerConfig || asserts) {
       const { doc: cfg } = await this.readDoc(config, 'config');
-      newConfig = this.put(cfg, MT.ociConfig, config);
+      if (config.mediaType === MT.dockerConfig) newConfig = this.put(cfg, MT.ociConfig, config);
+      else await this.want(config);
+      if (asserts) this.assertDiffIds(diffIdsOf(cfg, layers.length, `config ${config.digest}`), layers);
     } else {
       await this.want(config);
     }
@@ -418,7 +475,7 @@ export async function copyFromLayout(source: Layout, ref: string, dest: string, 
     // from here on a gc in another process spares these blobs, present or still to come
     pin = await pinBlobs(target, refs.keys());
     await copier.write();
-    await fsyncDir(join(layoutPath, 'blobs', 'sha256')).catch(() => undefined);
+    if (target.store instanceof DirStore) await target.store.syncBlobDir().catch(() => undefined);
     if (opts.signal?.aborted) throw new OciBundleError('EINTERRUPTED', 'copy interrupted; no tag written');
     const entry = await tagImage(target, top, d.tag, () => checkReferenced(target, refs));
     if (d.kind === 'oci-archive') await writeLayoutArchive(layoutPath, d.path);
@@ -434,7 +491,7 @@ export async function copyFromLayout(source: Layout, ref: string, dest: string, 
 export async function copyImage(src: string, dest: string, opts: CopyOptions = {}): Promise<CopyResult> {
   parseDestName(dest);
   jobsOf(opts.jobs);
-  const source = await openSource(src, opts);
+  const source = await openSource(src, { ...opts, registry: { onWarning: opts.onWarning, ...opts.registry } });
   try {
     return await copyFromLayout(source.layout, source.ref, dest, opts);
   } finally {

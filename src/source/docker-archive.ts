@@ -6,10 +6,12 @@
 import { OciBundleError } from '../errors.js';
 import { digestOf } from '../image/digest.js';
 import { JSON_CAP } from '../image/blob.js';
+import { parseJsonCapped } from '../image/json.js';
 import { parseIndexJson, type Layout } from '../image/layout.js';
 import { MT } from '../image/media-types.js';
 import { REF_NAME_ANNOTATION, type Descriptor } from '../image/types.js';
 import { ArchiveStore, type Range } from './archive-store.js';
+import { openArchiveFile } from './archive-file.js';
 import { readMember } from './oci-archive.js';
 import { scanTar, type Member } from './tar-scan.js';
 
@@ -28,11 +30,7 @@ export interface DockerArchive {
 const MAX_HOPS = 8;
 
 function parseJsonMember(file: string, name: string, bytes: Buffer): unknown {
-  try {
-    return JSON.parse(bytes.toString('utf8'));
-  } catch (e) {
-    throw new OciBundleError('ESCHEMA', `archive ${file}: ${name} is not valid json`, { cause: e });
-  }
+  return parseJsonCapped(bytes, `archive ${file}: ${name}`, { code: 'ESCHEMA' });
 }
 
 /** The regular member a name designates, following symlinks inside the archive. */
@@ -108,21 +106,21 @@ export function normaliseRepoTag(s: string): string {
 
 /** Opens a docker-archive; `repoTag` (REPO:TAG) picks one image, else the only one. */
 export async function openDockerArchive(file: string, repoTag?: string): Promise<DockerArchive> {
-  const members = await scanTar(file, { hash: true });
+  const { members, id: fileId } = await scanTar(file, { hash: true });
   const mj = members.get('manifest.json');
   if (!mj) throw new OciBundleError('ENOLAYOUT', `archive ${file} is not a docker-archive: manifest.json missing`);
-  const entries = checkEntries(file, parseJsonMember(file, 'manifest.json', await readMember(file, mj, JSON_CAP, 'member')));
+  const entries = checkEntries(file, parseJsonMember(file, 'manifest.json', await readMember(file, fileId, mj, JSON_CAP, 'member')));
   const repos = members.get('repositories');
-  const legacy = repos ? legacyTags(parseJsonMember(file, 'repositories', await readMember(file, repos, JSON_CAP, 'member'))) : new Map<string, string[]>();
+  const legacy = repos ? legacyTags(parseJsonMember(file, 'repositories', await readMember(file, fileId, repos, JSON_CAP, 'member'))) : new Map<string, string[]>();
   const ranges = new Map<string, Range>();
   const memory = new Map<string, Buffer>();
   const index: Descriptor[] = [];
   const images: { tags: string[]; desc: Descriptor }[] = [];
-  const fh = await import('node:fs').then((m) => m.promises.open(file, 'r'));
+  const { fh } = await openArchiveFile(file, fileId);
   try {
     for (const [i, e] of entries.entries()) {
       const cm = regularMember(file, members, e.Config, 'config');
-      const configBytes = await readMember(file, cm, JSON_CAP, 'config');
+      const configBytes = await readMember(file, fileId, cm, JSON_CAP, 'config');
       const config = parseJsonMember(file, e.Config, configBytes) as { rootfs?: { diff_ids?: unknown } } | null;
       const diffIds = config?.rootfs?.diff_ids;
       if (!Array.isArray(diffIds) || diffIds.length !== e.Layers.length) {
@@ -156,7 +154,7 @@ export async function openDockerArchive(file: string, repoTag?: string): Promise
     await fh.close();
   }
   const indexBytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: index }));
-  const layout: Layout = { path: file, store: new ArchiveStore(file, ranges, indexBytes, memory), index: parseIndexJson(indexBytes, file) };
+  const layout: Layout = { path: file, store: new ArchiveStore(file, fileId, ranges, indexBytes, memory), index: parseIndexJson(indexBytes, file), synthesised: true };
   if (repoTag !== undefined) {
     const want = normaliseRepoTag(repoTag);
     if (!images.some((im) => im.tags.includes(want))) {

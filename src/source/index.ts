@@ -2,7 +2,7 @@
 // `oci:PATH[:TAG]` (= bare `PATH[:TAG]` / `PATH@DIGEST`), `oci-archive:FILE[:TAG]`,
 // `docker-archive:FILE[:REPO:TAG]`, `docker://HOST[:PORT]/REPO[:TAG|@DIGEST]`. Only parses
 // and dispatches; each transport lives in its own module (registry/ is loaded on demand).
-import { OciBundleError } from '../errors.js';
+import { OciBundleError, type WarnFn } from '../errors.js';
 import { openLayout, type Layout } from '../image/layout.js';
 import { parseImageRef } from '../image/reference.js';
 
@@ -11,6 +11,9 @@ export interface RegistryOptions {
   authfile?: string;
   tlsVerify?: boolean;
   cacheDir?: string;
+  /** Token realms on other hosts that may receive the registry credentials (see README, Security). */
+  trustRealms?: string[];
+  onWarning?: WarnFn;
 }
 
 export interface SourceOptions {

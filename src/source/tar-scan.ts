@@ -3,9 +3,9 @@
 // this module only adds offsets and the hostile-archive rules (names, duplicates, sparse).
 // It never extracts anything and never follows a member's name onto the file system.
 import { createHash, type Hash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
 import { OciBundleError } from '../errors.js';
 import { TarParser, type TarEntryType } from '../layer/tar.js';
+import { openArchiveFile, type ArchiveId } from './archive-file.js';
 
 export interface Member {
   /** Normalised name: no leading './' or '/', no trailing '/'. */
@@ -40,19 +40,18 @@ export function memberName(raw: string, archive: string): string {
   return n;
 }
 
-/** Scans the archive at `file`; returns members by normalised name. */
-export async function scanTar(file: string, opts: ScanOptions = {}): Promise<Map<string, Member>> {
+export interface Scanned {
+  /** Members by normalised name. */
+  members: Map<string, Member>;
+  /** The archive file scanned (later reads check they open the same file). */
+  id: ArchiveId;
+}
+
+/** Scans the archive at `file` (a regular file, never a fifo or device: see archive-file.ts). */
+export async function scanTar(file: string, opts: ScanOptions = {}): Promise<Scanned> {
   const members = new Map<string, Member>();
-  let fh;
+  const { fh, id } = await openArchiveFile(file);
   try {
-    fh = await fsp.open(file, 'r');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new OciBundleError(code === 'ENOENT' ? 'ENOLAYOUT' : 'EIO', `cannot open archive ${file}${code === 'ENOENT' ? ': no such file' : ''}`, { cause: e });
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new OciBundleError('ENOLAYOUT', `archive ${file} is not a regular file`);
     const buf = Buffer.alloc(CHUNK);
     let filePos = 0; // file offset of buf[0] for the current chunk
     let cur: Member | null = null;
@@ -101,7 +100,7 @@ export async function scanTar(file: string, opts: ScanOptions = {}): Promise<Map
       if (parser.finished) break;
     }
     parser.end();
-    return members;
+    return { members, id };
   } catch (e) {
     if (e instanceof OciBundleError) {
       if (e.code === 'ETAR' && !e.message.includes(file)) throw new OciBundleError('ETAR', `archive ${file}: ${e.message}`, { cause: e });

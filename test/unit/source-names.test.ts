@@ -67,7 +67,7 @@ test('oci-archive sources', async (t) => {
       const layer = await readBlob(img.layout, img.layers[0]!, 1 << 20);
       assert.equal(layer.length, img.layers[0]!.size);
       await img.close();
-      assert.deepEqual([...(await scanTar(file)).keys()].slice(0, 2), ['oci-layout', 'index.json']);
+      assert.deepEqual([...(await scanTar(file)).members.keys()].slice(0, 2), ['oci-layout', 'index.json']);
     });
     const layerHex = built.images[0]!.layers[0]!.digest.slice(7);
     const cases: [string, Buffer, string, RegExp][] = [
