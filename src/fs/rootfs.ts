@@ -377,6 +377,17 @@ export class RootFS {
     }
   }
 
+  /** The permission bits of a non-symlink entry (its times stay; only ctime moves). */
+  chmod(path: string, mode: number): void {
+    this.assertNotRoot(path);
+    try {
+      const [dfd, name] = this.at(path);
+      this.n.fchmodat(dfd, name, mode & 0o7777, this.c.AT_SYMLINK_NOFOLLOW);
+    } catch (e) {
+      throw relabel(e, path);
+    }
+  }
+
   /** atime and mtime of the entry itself (lutimes semantics). */
   setTimes(path: string, atime: Time, mtime: Time): void {
     assertCleanPath(path);

@@ -2,7 +2,7 @@
 // RootFS, the only thing that touches the disk. Owns the semantics: whiteouts and opaque dirs,
 // clobbering, implicit parents, hardlinks, devices, metadata order, deferred directory times,
 // xattr policy, rootless ownership and id maps, size limits. Never builds host paths.
-import { closeSync, statfsSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, statfsSync, writeSync } from 'node:fs';
 import { OciBundleError, type WarnFn } from '../errors.js';
 import type { Meta, RootFS, Time } from '../fs/rootfs.js';
 import type { TarEntry, TarHandler } from './tar.js';
@@ -41,7 +41,10 @@ interface DirTimes {
 }
 
 const DISK_RECHECK_BYTES = 256 * 1024 * 1024;
-const DISK_RESERVE_BYTES = 16 * 1024 * 1024;
+/** Kept free on large file systems only: 1% of their size, at most 64 MiB; none below 1 GiB. */
+const RESERVE_FROM_BYTES = 1024 * 1024 * 1024;
+const RESERVE_FRACTION = 0.01;
+const RESERVE_MAX_BYTES = 64 * 1024 * 1024;
 const MAX_DEV = 0xffffffff;
 /** Longest rootfs-relative path accepted: '/' + path + NUL must fit Linux's PATH_MAX (4096). */
 const MAX_PATH_BYTES = 4094;
@@ -61,7 +64,13 @@ export class Applier {
   private fd = -1;
   private fdPath = '';
   private fdMeta: Meta | null = null;
+  /** The open file's write offset, its size once done (sparse: with holes), its mode to restore. */
+  private fdPos = 0;
+  private fdSparse = false;
+  private fdDeclaredMode = -1;
   private freeBytes = Number.POSITIVE_INFINITY;
+  private reserve = 0;
+  private blockSize = 1;
   private bytesSinceDiskCheck = 0;
   private readonly xattrWarned = new Set<string>();
   /** With id maps: the host ids of container root, owner of the rootfs and implicit parents. */
@@ -87,6 +96,7 @@ export class Applier {
     return {
       onEntry: (e) => this.onEntry(e),
       onData: (chunk) => this.onData(chunk),
+      onHole: (bytes) => this.onHole(bytes),
       onEntryEnd: () => this.onEntryEnd(),
     };
   }
@@ -182,28 +192,44 @@ export class Applier {
   private onData(chunk: Buffer): void {
     if (this.fd < 0) return;
     let off = 0;
-    while (off < chunk.length) off += writeSync(this.fd, chunk, off, chunk.length - off);
+    while (off < chunk.length) {
+      const n = writeSync(this.fd, chunk, off, chunk.length - off, this.fdPos);
+      off += n;
+      this.fdPos += n;
+    }
+  }
+
+  /** A sparse file's hole: skipped, so the file system allocates nothing for it. */
+  private onHole(bytes: number): void {
+    if (this.fd < 0) return;
+    this.fdPos += bytes;
+    this.fdSparse = true;
   }
 
   private onEntryEnd(): void {
     if (this.fd < 0) return;
     const fd = this.fd;
     this.fd = -1;
+    if (this.fdSparse) ftruncateSync(fd, this.fdPos); // a trailing hole: the size without blocks
     this.finishWithXattrFallback(this.fdPath, this.fdMeta!, (m) => this.fs.finishFile(fd, m));
+    this.restoreMode(this.fdPath, this.fdDeclaredMode, this.fdMeta!.mode);
   }
 
   // --- entry kinds ---------------------------------------------------------------------
 
   private createFile(path: string, e: TarEntry): void {
-    this.reserveBytes(path, e.size);
-    const mode = this.rootless && this.unprivileged ? e.mode | 0o600 : e.mode;
+    this.reserveBytes(path, e.stored ?? e.size);
     // Created with its permission bits (the bundle is 0700, so nothing is exposed meanwhile):
     // finishFile can then skip the chmod when the umask left them as they are.
     const fd = this.replacing(path, () => this.fs.createFile(path, e.mode & 0o777));
     this.stats.files++;
     this.fd = fd;
     this.fdPath = path;
-    this.fdMeta = { ...this.meta(path, e), mode };
+    this.fdPos = 0;
+    this.fdSparse = false;
+    const meta = this.meta(path, e);
+    this.fdDeclaredMode = meta.mode;
+    this.fdMeta = { ...meta, mode: this.writableMode(meta.mode) };
   }
 
   private createDir(path: string, e: TarEntry): void {
@@ -249,7 +275,10 @@ export class Applier {
     if (e.type !== 'fifo' && this.rootless) {
       this.warn({ code: 'WDEVICE', message: `device ${path} written as an empty file in rootless mode` });
       const fd = this.replacing(path, () => this.fs.createFile(path, 0o600));
-      this.finishWithXattrFallback(path, this.meta(path, e), (m) => this.fs.finishFile(fd, m));
+      const meta = this.meta(path, e);
+      const applied = this.writableMode(meta.mode);
+      this.finishWithXattrFallback(path, { ...meta, mode: applied }, (m) => this.fs.finishFile(fd, m));
+      this.restoreMode(path, meta.mode, applied);
       return;
     }
     const kind = e.type as 'char' | 'block' | 'fifo';
@@ -271,6 +300,24 @@ export class Applier {
   }
 
   // --- helpers -------------------------------------------------------------------------
+
+  /**
+   * Rootless as a non-root user, setting xattrs (user.rootlesscontainers) needs the owner's
+   * write bit: a file gets u+rw until its content and xattrs are written, then its declared
+   * mode (0400, 0000 ...) back, as umoci does. Root needs no such detour.
+   */
+  private writableMode(mode: number): number {
+    return this.rootless && this.unprivileged ? mode | 0o600 : mode;
+  }
+
+  private restoreMode(path: string, declared: number, applied: number): void {
+    if (declared === applied) return;
+    try {
+      this.fs.chmod(path, declared);
+    } catch (err) {
+      throw this.wrap(err, path);
+    }
+  }
 
   /**
    * Run `create`; when something already stands at `path`, remove it (a directory goes with
@@ -401,10 +448,16 @@ export class Applier {
     }
     this.bytesSinceDiskCheck += size;
     if (this.bytesSinceDiskCheck > DISK_RECHECK_BYTES) this.refreshFreeSpace();
-    if (size > this.freeBytes - DISK_RESERVE_BYTES) {
-      throw new OciBundleError('ELIMIT', `${path} (${size} bytes) would exhaust the disk (${Math.max(0, this.freeBytes)} bytes free)`);
+    // What the file takes on disk: its data rounded up to whole blocks.
+    const need = Math.ceil(size / this.blockSize) * this.blockSize;
+    if (need > this.freeBytes - this.reserve) {
+      this.refreshFreeSpace(); // the estimate only counts down: whiteouts and replaced files free space
+      if (need > this.freeBytes - this.reserve) {
+        const kept = this.reserve > 0 ? `, ${this.reserve} of them kept in reserve` : '';
+        throw new OciBundleError('ELIMIT', `${path} needs ${size} bytes, ${Math.max(0, this.freeBytes)} free on the target file system${kept}`);
+      }
     }
-    this.freeBytes -= size;
+    this.freeBytes -= need;
     this.stats.bytes = total;
   }
 
@@ -413,7 +466,14 @@ export class Applier {
     if (!this.opts.diskPath) return;
     const s = statfsSync(this.opts.diskPath);
     // ramfs and some FUSE file systems report no size at all (0 blocks): nothing to check.
-    this.freeBytes = Number(s.blocks) === 0 ? Number.POSITIVE_INFINITY : Number(s.bavail) * Number(s.bsize);
+    if (Number(s.blocks) === 0) {
+      this.freeBytes = Number.POSITIVE_INFINITY;
+      return;
+    }
+    const size = Number(s.blocks) * Number(s.bsize);
+    this.blockSize = Math.max(1, Number(s.bsize));
+    this.freeBytes = Number(s.bavail) * Number(s.bsize);
+    this.reserve = size < RESERVE_FROM_BYTES ? 0 : Math.min(RESERVE_MAX_BYTES, Math.floor(size * RESERVE_FRACTION));
   }
 
   private wrap(err: unknown, path: string): Error {

@@ -48,7 +48,10 @@ export function validateSparse(map: number[], realSize: number, stored: number, 
   if (sum !== stored) throw bad(`sparse map covers ${sum} bytes but the archive stores ${stored}`, where);
 }
 
-/** Turns the stored fragment bytes into the logical file: zeros for every hole. */
+/**
+ * Turns the stored fragment bytes into the logical file: each hole goes to `hole` when given
+ * (the writer seeks past it, so it stays a hole on disk), else it is emitted as zeros.
+ */
 export class SparseExpander {
   private idx = 0;
   private pos = 0;
@@ -57,6 +60,7 @@ export class SparseExpander {
     private readonly map: number[],
     private readonly realSize: number,
     private readonly emit: (b: Buffer) => void,
+    private readonly hole?: (bytes: number) => void,
   ) {}
 
   write(chunk: Buffer): void {
@@ -83,6 +87,10 @@ export class SparseExpander {
   }
 
   private zeros(n: number): void {
+    if (n > 0 && this.hole) {
+      this.hole(n);
+      return;
+    }
     while (n > 0) {
       const k = Math.min(n, ZEROS.length);
       this.emit(ZEROS.subarray(0, k));

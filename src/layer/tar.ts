@@ -18,6 +18,8 @@ export interface TarEntry {
   type: TarEntryType;
   /** Data bytes delivered through onData (the expanded size for sparse files; 0 for non-files). */
   size: number;
+  /** Sparse files only: the bytes the archive stores (the rest are holes). */
+  stored?: number;
   /** Permission bits including setuid/setgid/sticky (& 0o7777). */
   mode: number;
   uid: number;
@@ -34,6 +36,8 @@ export interface TarHandler {
   onEntry(entry: TarEntry): void;
   /** A view into the input (or a shared zero buffer for sparse holes): consume synchronously. */
   onData(chunk: Buffer): void;
+  /** When present, a sparse file's holes arrive here as lengths instead of zeros through onData. */
+  onHole?(bytes: number): void;
   onEntryEnd(): void;
 }
 export interface TarParserOptions {
@@ -406,8 +410,10 @@ export class TarParser {
     }
     validateSparse(this.sparseMap, this.sparseReal, this.dataSize, where);
     entry.size = this.sparseReal;
+    entry.stored = this.dataSize;
     this.handler.onEntry(entry);
-    this.sparse = new SparseExpander(this.sparseMap, this.sparseReal, this.onData);
+    const h = this.handler;
+    this.sparse = new SparseExpander(this.sparseMap, this.sparseReal, this.onData, h.onHole ? (n) => h.onHole!(n) : undefined);
     if (this.dataSize === 0) this.endData();
     else {
       this.remaining = this.dataSize;
