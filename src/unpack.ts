@@ -6,9 +6,10 @@
 import { chmodSync, lstatSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { OciBundleError, type WarnFn } from './errors.js';
-import { assertOutsideSources, assertPathArg, assertReplaceable } from './fs/guard.js';
+import { assertOutsideSources, assertPathArg, assertReplaceable } from './host/guard.js';
 import { RootFS } from './fs/rootfs.js';
-import { tempName } from './host/temp.js';
+import { pidAlive } from './host/owner.js';
+import { parseTempName, tempName } from './host/temp.js';
 import { openBlob, type Descriptor, type ResolvedImage } from './image/index.js';
 import { layerStreams } from './pipeline/layer-stream.js';
 import { openImage } from './open-image.js';
@@ -71,7 +72,6 @@ export interface UnpackSummary {
   ms: number;
 }
 
-const TMP_PREFIX = '.ocibundle-';
 /** The longest stretch of layer work without a turn of the event loop (signals, aborts). */
 const YIELD_MS = 20;
 
@@ -230,7 +230,7 @@ function planTargets(opts: UnpackOptions, sources: string[], warn: WarnFn): Targ
   if (opts.rootfsOnly) {
     const parent = dirname(target);
     const created = makeDirs(parent, 0o755);
-    clearStale(parent, `${TMP_PREFIX}rootfs-`, sources);
+    clearStale(parent, (k) => k.startsWith('rootfs'), sources);
     if (exists(target)) {
       if (!force) throw new OciBundleError('EEXIST', `${target} exists (use --force to replace it)`);
       replaceable(target, 'rootfs');
@@ -244,7 +244,7 @@ function planTargets(opts: UnpackOptions, sources: string[], warn: WarnFn): Targ
   if (mapped) warnUnsearchable(join(target, 'rootfs'), opts.uidMap ?? [], warn);
   const rootfs = join(target, 'rootfs');
   const config = join(target, 'config.json');
-  clearStale(target, TMP_PREFIX, sources);
+  clearStale(target, () => true, sources);
   const configSt = lstatSync(config, { throwIfNoEntry: false });
   if (configSt !== undefined) {
     if (!force) throw new OciBundleError('EEXIST', `${config} exists (use --force to replace it)`);
@@ -335,14 +335,14 @@ function removeTree(p: string, sources: string[] = []): void {
 /** Temp names of this process still in use (library callers may run several unpacks at once). */
 const liveTemps = new Set<string>();
 
-/** Remove leftovers of runs that were killed before they could clean up. */
-function clearStale(dir: string, prefix: string, sources: string[]): void {
+/** Remove leftovers of runs that were killed before they could clean up (names from host/temp). */
+function clearStale(dir: string, kinds: (kind: string) => boolean, sources: string[]): void {
   for (const name of readdirSync(dir)) {
-    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const t = parseTempName(name);
+    if (t === undefined || !kinds(t.kind)) continue;
     const p = join(dir, name);
     // Names carry the pid of the run that made them: leave a live run's work alone.
-    const pid = Number(/-(\d+)(?:-[0-9a-z]+)?\.tmp$/.exec(name)?.[1]);
-    if (liveTemps.has(p) || (pid > 0 && pid !== process.pid && isAlive(pid))) continue;
+    if (liveTemps.has(p) || (t.pid !== process.pid && pidAlive(t.pid))) continue;
     try {
       removeTree(p, sources);
     } catch {
@@ -350,15 +350,6 @@ function clearStale(dir: string, prefix: string, sources: string[]): void {
     }
   }
   step('stale-cleared');
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as { code?: string }).code === 'EPERM';
-  }
 }
 
 /**

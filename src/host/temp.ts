@@ -5,6 +5,7 @@
 import { closeSync, constants as C, mkdirSync, openSync, promises as fsp } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { assertReplaceable } from './guard.js';
 import { pidAlive } from './owner.js';
 
 /** Open flags of every temp file: exclusive creation that never follows a planted symlink. */
@@ -123,8 +124,10 @@ export async function clearDeadTemps(dir: string, opts: ClearOptions = {}): Prom
     const st = await fsp.lstat(p).catch(() => undefined);
     if (!st) continue;
     try {
-      if (st.isDirectory()) await fsp.rm(p, { recursive: true, force: true });
-      else await fsp.unlink(p);
+      if (st.isDirectory()) {
+        assertReplaceable(p, { what: 'stale temp' }); // never a mount point, the cwd, $HOME ...
+        await fsp.rm(p, { recursive: true, force: true });
+      } else await fsp.unlink(p);
       removed.push(name);
     } catch {
       // another run cleared it first, or it cannot be removed: leave it
