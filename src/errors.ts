@@ -47,6 +47,7 @@ export const ERROR_CODES = {
   EINVALID: EXIT.invalid, // validate found one or more problems (each printed on stdout)
   EAUTH: EXIT.notFound, // a registry refused access (401/403); registries also answer so for a repository that does not exist
   ENETWORK: EXIT.failure, // a registry could not be reached or kept failing (5xx/429) after bounded retries
+  EBUNDLE: EXIT.invalid, // a bundle's metadata (umoci.json, the mtree) is missing, malformed or inconsistent
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -59,14 +59,14 @@ export function readUserDb(fs: RootFS): { passwd: string | null; group: string |
 }
 
 /** Write a text file atomically: temp file beside it, fsync, rename. */
-export function writeFileAtomic(path: string, text: string, mode = 0o644): void {
+export function writeFileAtomic(path: string, text: string | Iterable<string>, mode = 0o644): void {
   let tmp: string | undefined;
   try {
     const created = createTempFileSync(dirname(path), 'config', mode);
     tmp = created.path;
     const fd = created.fd;
     try {
-      writeSync(fd, text);
+      for (const piece of typeof text === 'string' ? [text] : text) writeSync(fd, piece);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

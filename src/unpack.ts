@@ -20,6 +20,7 @@ import { TarParser } from './layer/tar.js';
 import type { IdMap } from './layer/ids.js';
 import { buildRuntimeConfig, readUserDb, writeFileAtomic, type RuntimeConfigOptions } from './runtime-config.js';
 import { checkShape } from './spec/index.js';
+import { BundleRecorder } from './build/unpack-meta.js';
 
 export interface UnpackProgress {
   layer: number; // 0-based index of the layer being applied
@@ -50,6 +51,8 @@ export interface UnpackOptions extends Omit<RuntimeConfigOptions, 'passwd' | 'gr
   signal?: AbortSignal;
   onWarning?: WarnFn;
   onProgress?: (p: UnpackProgress) => void;
+  /** Write umoci.json and the mtree into the bundle, for repack by ocibundle or umoci (default true). */
+  mtree?: boolean;
   /** Force the component-walk resolver instead of openat2 (tests). */
   resolver?: 'openat2' | 'walk' | 'auto';
 }
@@ -101,7 +104,9 @@ async function unpackResolved(img: ResolvedImage, opts: UnpackOptions, started: 
     mkdirSync(tmpRootfs, { mode: 0o755 });
     liveTemps.add(tmpRootfs);
     fs = RootFS.open(tmpRootfs, opts.resolver === undefined ? {} : { resolver: opts.resolver });
+    const recorder = targets.rootfsOnly || opts.mtree === false ? null : new BundleRecorder(img, opts);
     const applier = new Applier(fs, {
+      ...(recorder ? { observer: recorder.observer } : {}),
       rootless: opts.rootless ?? false,
       uidMap: opts.uidMap ?? [],
       gidMap: opts.gidMap ?? [],
@@ -112,6 +117,7 @@ async function unpackResolved(img: ResolvedImage, opts: UnpackOptions, started: 
     });
     const layers = await applyLayers(img, applier, opts);
     applier.finish();
+    recorder?.finish(fs);
     let configText: string | null = null;
     if (!targets.rootfsOnly) {
       const spec = buildRuntimeConfig(img.config, { ...opts, ...readUserDb(fs), warn });
@@ -122,6 +128,7 @@ async function unpackResolved(img: ResolvedImage, opts: UnpackOptions, started: 
     fs = null;
     step('layers-applied');
     publish(targets, tmpRootfs, configText);
+    if (targets.config !== null) BundleRecorder.publish(dirname(targets.config), recorder, opts.force ?? false);
     return {
       rootfs: targets.rootfs,
       config: targets.config,

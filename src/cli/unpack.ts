@@ -23,6 +23,7 @@ interface UnpackArgs extends SourceArgs, ShapeArgs {
   'max-size'?: string;
   tty: boolean;
   volumes: boolean;
+  mtree?: boolean;
   verbose: boolean;
   json: boolean;
 }
@@ -106,6 +107,7 @@ async function runUnpack(args: UnpackArgs, rootfsOnly: boolean): Promise<void> {
       keepDirlinks: args['keep-dirlinks'],
       tty: args.tty ?? false,
       volumes: args.volumes ?? true,
+      mtree: args.mtree ?? true,
       signal,
       onWarning: warn,
     };
@@ -128,6 +130,7 @@ export const unpackCommand: CommandModule<object, UnpackArgs> = {
   builder: (y) =>
     layerOptions(configOptions(mappingOptions(imageOption(y))))
       .positional('bundle', { type: 'string', demandOption: true, describe: 'bundle directory (created with mode 0700)' })
+      .option('mtree', { type: 'boolean', default: true, describe: 'write umoci.json and sha256_<manifest>.mtree for repack (--no-mtree to skip)' })
       .example('$0 unpack --image busybox:latest bundle', 'then: runc run -b bundle ctr')
       .example('$0 unpack --image debian@sha256:... --platform linux/arm64/v8 bundle', 'a digest and a platform')
       .example('$0 unpack --rootless --image busybox bundle', 'as an unprivileged user') as unknown as Argv<UnpackArgs>,

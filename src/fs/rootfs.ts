@@ -27,6 +27,7 @@ export interface Lstat {
   rdevMinor: number;
   mtime: Time;
   atime: Time;
+  ctime: Time;
 }
 export interface Meta {
   uid: number;
@@ -97,6 +98,7 @@ function toLstat(s: RawStat, c: NativeConstants): Lstat {
     rdevMinor: s.rdevMinor,
     mtime: { sec: s.mtimeSec, nsec: s.mtimeNsec },
     atime: { sec: s.atimeSec, nsec: s.atimeNsec },
+    ctime: { sec: s.ctimeSec, nsec: s.ctimeNsec },
   };
 }
 
@@ -236,6 +238,37 @@ export class RootFS {
     } finally {
       if (fd >= 0) this.n.close(fd);
       if (pathFd >= 0) this.n.close(pathFd);
+    }
+  }
+
+  /** A symlink's target, verbatim (never followed). */
+  readlink(path: string): string {
+    this.assertNotRoot(path);
+    try {
+      const [dfd, name] = this.at(path);
+      return this.n.readlinkat(dfd, name, false);
+    } catch (e) {
+      throw relabel(e, path);
+    }
+  }
+
+  /**
+   * A read-only fd on the regular file at `path` itself: a final symlink is not followed, a
+   * FIFO or device is refused (O_NONBLOCK, then fstat) without being read. Caller closes it.
+   */
+  openRead(path: string): number {
+    this.assertNotRoot(path);
+    const c = this.c;
+    let fd = -1;
+    try {
+      const [dfd, name] = this.at(path);
+      fd = this.n.openat(dfd, name, c.O_RDONLY | c.O_NOFOLLOW | c.O_NONBLOCK | c.O_NOCTTY | c.O_CLOEXEC, 0);
+      const st = this.n.fstat(fd);
+      if ((st.mode & c.S_IFMT) !== c.S_IFREG) throw new OciBundleError('EPATH', `${path} is a ${kindOf(st.mode, c)}, not a regular file: not read`);
+      return fd;
+    } catch (e) {
+      if (fd >= 0) this.n.close(fd);
+      throw relabel(e, path);
     }
   }
 

@@ -13,6 +13,7 @@ export {
   resolveImage,
   resolveInLayout,
   resolveManifestDescriptor,
+  resolveManifestPath,
   digestRoot,
   loadImage,
   tagEntries,

@@ -29,11 +29,15 @@ export interface ResolvedImage {
   configDescriptor: Descriptor;
   config: ImageConfig;
   layers: Descriptor[];
+  /** The descriptors from the index.json entry down to the manifest (umoci's descriptor_walk). */
+  descriptorPath?: Descriptor[];
 }
 
 interface Candidate {
   desc: Descriptor;
   platform?: Platform;
+  /** Descriptors of the indexes above `desc`, outermost first. */
+  via: Descriptor[];
 }
 
 export const DEFAULT_MAX_DEPTH = 8;
@@ -79,11 +83,11 @@ async function collect(layout: Layout, root: Descriptor, want: WantedPlatform, o
         const out = new Map<string, Candidate>();
         for (const child of idx.manifests) {
           if (isManifestType(child.mediaType)) {
-            const c: Candidate = child.platform ? { desc: child, platform: child.platform } : { desc: child };
+            const c: Candidate = child.platform ? { desc: child, platform: child.platform, via: [desc] } : { desc: child, via: [desc] };
             out.set(`${child.digest} ${formatPlatform(child.platform)}`, c);
           } else if (isIndexType(child.mediaType)) {
             if (child.platform && !platformMatches(child.platform, want)) continue;
-            for (const c of await walk(child, depth + 1)) out.set(`${c.desc.digest} ${formatPlatform(c.platform)}`, c);
+            for (const c of await walk(child, depth + 1)) out.set(`${c.desc.digest} ${formatPlatform(c.platform)}`, { ...c, via: [desc, ...c.via] });
           }
           // anything else (attestations, artifacts) is not an image: skipped
         }
@@ -93,16 +97,16 @@ async function collect(layout: Layout, root: Descriptor, want: WantedPlatform, o
     }
     return p;
   };
-  if (isManifestType(root.mediaType)) return [{ desc: root }];
+  if (isManifestType(root.mediaType)) return [{ desc: root, via: [] }];
   if (isIndexType(root.mediaType)) return walk(root, 1);
   throw new OciBundleError('EMEDIATYPE', `${root.digest} has media type ${root.mediaType}, which is neither an index nor a manifest`);
 }
 
-function choose(cands: Candidate[], want: WantedPlatform, what: string): Descriptor {
+function choose(cands: Candidate[], want: WantedPlatform, what: string): Candidate {
   const explicit = cands.filter((c) => c.platform && platformMatches(c.platform, want));
   const pool = explicit.length > 0 ? explicit : cands.filter((c) => !c.platform);
   const byDigest = new Map(pool.map((c) => [c.desc.digest, c]));
-  if (byDigest.size === 1) return [...byDigest.values()][0]!.desc;
+  if (byDigest.size === 1) return [...byDigest.values()][0]!;
   if (byDigest.size === 0) {
     const avail = [...new Set(cands.map((c) => formatPlatform(c.platform)))].join(', ') || 'none';
     throw new OciBundleError('ENOPLATFORM', `${what} has no manifest for platform ${formatPlatform(want)}; available: ${avail}`);
@@ -113,6 +117,12 @@ function choose(cands: Candidate[], want: WantedPlatform, what: string): Descrip
 
 /** Resolves a tag, or `@sha256:HEX`, to one manifest descriptor in an open layout. */
 export async function resolveManifestDescriptor(layout: Layout, ref: string, opts: ResolveOptions = {}): Promise<Descriptor> {
+  const path = await resolveManifestPath(layout, ref, opts);
+  return path[path.length - 1]!;
+}
+
+/** Like resolveManifestDescriptor, with the indexes on the way: [index.json entry, ..., manifest]. */
+export async function resolveManifestPath(layout: Layout, ref: string, opts: ResolveOptions = {}): Promise<Descriptor[]> {
   const want = opts.platform ? parsePlatform(opts.platform) : hostPlatform();
   let roots: Descriptor[];
   let what: string;
@@ -127,7 +137,8 @@ export async function resolveManifestDescriptor(layout: Layout, ref: string, opt
   }
   const all: Candidate[] = [];
   for (const r of roots) all.push(...(await collect(layout, r, want, opts)));
-  return choose(all, want, what);
+  const c = choose(all, want, what);
+  return [...c.via, c.desc];
 }
 
 function dropNulls(obj: Record<string, unknown>): void {
@@ -177,6 +188,6 @@ export async function resolveImage(layoutPath: string, ref: string, opts: Resolv
 }
 
 export async function resolveInLayout(layout: Layout, ref: string, opts: ResolveOptions = {}): Promise<ResolvedImage> {
-  const desc = await resolveManifestDescriptor(layout, ref, opts);
-  return loadImage(layout, desc, opts);
+  const path = await resolveManifestPath(layout, ref, opts);
+  return { ...(await loadImage(layout, path[path.length - 1]!, opts)), descriptorPath: path };
 }

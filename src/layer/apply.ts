@@ -10,6 +10,7 @@ import { cleanEntryPath, isWithin, parentOf } from './paths.js';
 import { classifyWhiteout, LayerAdds } from './whiteout.js';
 import { decideXattr } from './xattrs.js';
 import { mapId, rootlessXattr, type IdMap } from './ids.js';
+import type { Applied, ApplyObserver } from './observer.js';
 
 export interface ApplyOptions {
   /** No chown; owners recorded in user.rootlesscontainers; devices become empty files. */
@@ -23,6 +24,8 @@ export interface ApplyOptions {
   /** The directory whose file system holds the rootfs, for free-space checks. */
   diskPath?: string;
   warn?: WarnFn;
+  /** Told about every object written and removed (src/build records the bundle's mtree). */
+  observer?: ApplyObserver;
 }
 
 export interface ApplyStats {
@@ -46,6 +49,8 @@ const RESERVE_FROM_BYTES = 1024 * 1024 * 1024;
 const RESERVE_FRACTION = 0.01;
 const RESERVE_MAX_BYTES = 64 * 1024 * 1024;
 const MAX_DEV = 0xffffffff;
+/** Zeros fed to the observer for sparse holes (they are file bytes too). */
+const ZEROS = Buffer.alloc(64 * 1024);
 /** Longest rootfs-relative path accepted: '/' + path + NUL must fit Linux's PATH_MAX (4096). */
 const MAX_PATH_BYTES = 4094;
 
@@ -75,6 +80,9 @@ export class Applier {
   private readonly xattrWarned = new Set<string>();
   /** With id maps: the host ids of container root, owner of the rootfs and implicit parents. */
   private readonly rootOwner: { uid: number; gid: number } | null;
+  private readonly obs: ApplyObserver | undefined;
+  private fdObserved = false;
+  private fdSize = 0;
 
   constructor(
     private readonly fs: RootFS,
@@ -87,6 +95,7 @@ export class Applier {
     this.rootOwner = this.rootless || (this.uidMap.length === 0 && this.gidMap.length === 0) ? null : mappedRoot(this.uidMap, this.gidMap);
     // The runtime's mapped root must own the rootfs (it mounts /proc there), as umoci does.
     if (this.rootOwner) fs.chown('.', this.rootOwner.uid, this.rootOwner.gid);
+    this.obs = opts.observer;
     this.refreshFreeSpace();
   }
 
@@ -191,6 +200,7 @@ export class Applier {
 
   private onData(chunk: Buffer): void {
     if (this.fd < 0) return;
+    if (this.fdObserved) this.obs!.data(chunk);
     let off = 0;
     while (off < chunk.length) {
       const n = writeSync(this.fd, chunk, off, chunk.length - off, this.fdPos);
@@ -204,6 +214,7 @@ export class Applier {
     if (this.fd < 0) return;
     this.fdPos += bytes;
     this.fdSparse = true;
+    if (this.fdObserved) for (let left = bytes; left > 0; left -= ZEROS.length) this.obs!.data(left >= ZEROS.length ? ZEROS : ZEROS.subarray(0, left));
   }
 
   private onEntryEnd(): void {
@@ -211,8 +222,9 @@ export class Applier {
     const fd = this.fd;
     this.fd = -1;
     if (this.fdSparse) ftruncateSync(fd, this.fdPos); // a trailing hole: the size without blocks
-    this.finishWithXattrFallback(this.fdPath, this.fdMeta!, (m) => this.fs.finishFile(fd, m));
+    const set = this.finishWithXattrFallback(this.fdPath, this.fdMeta!, (m) => this.fs.finishFile(fd, m));
     this.restoreMode(this.fdPath, this.fdDeclaredMode, this.fdMeta!.mode);
+    if (this.fdObserved) this.observe(this.fdPath, 'file', { ...set, mode: this.fdDeclaredMode }, undefined, this.fdSize);
   }
 
   // --- entry kinds ---------------------------------------------------------------------
@@ -230,6 +242,8 @@ export class Applier {
     const meta = this.meta(path, e);
     this.fdDeclaredMode = meta.mode;
     this.fdMeta = { ...meta, mode: this.writableMode(meta.mode) };
+    this.fdSize = e.size;
+    this.fdObserved = this.obs !== undefined;
   }
 
   private createDir(path: string, e: TarEntry): void {
@@ -249,14 +263,16 @@ export class Applier {
     }
     this.knownDirs.add(path);
     const applied = this.rootless && this.unprivileged ? { ...meta, mode: meta.mode | 0o700 } : meta;
-    this.finishWithXattrFallback(path, applied, (m) => this.fs.setMeta(path, m));
+    const set = this.finishWithXattrFallback(path, applied, (m) => this.fs.setMeta(path, m));
+    this.observe(path, 'dir', { ...set, mode: meta.mode });
     this.dirTimes.set(path, { atime: meta.atime, mtime: meta.mtime, mode: meta.mode, uid: meta.uid, gid: meta.gid });
   }
 
   private createSymlink(path: string, e: TarEntry): void {
     if (e.linkname === '') throw new OciBundleError('EPATH', `symlink with an empty target: ${path}`);
     this.replacing(path, () => this.fs.symlink(e.linkname, path));
-    this.finishWithXattrFallback(path, this.meta(path, e), (m) => this.fs.setMeta(path, m));
+    const set = this.finishWithXattrFallback(path, this.meta(path, e), (m) => this.fs.setMeta(path, m));
+    this.observe(path, 'symlink', { ...set, mode: 0o777 }, e.linkname);
   }
 
   private createHardlink(path: string, e: TarEntry): void {
@@ -269,6 +285,7 @@ export class Applier {
     }
     if (st.kind === 'dir') throw new OciBundleError('EPATH', `hardlink ${path} names a directory: ${e.linkname}`);
     this.replacing(path, () => this.fs.link(target, path));
+    this.obs?.link(path, target);
   }
 
   private createNode(path: string, e: TarEntry): void {
@@ -277,8 +294,9 @@ export class Applier {
       const fd = this.replacing(path, () => this.fs.createFile(path, 0o600));
       const meta = this.meta(path, e);
       const applied = this.writableMode(meta.mode);
-      this.finishWithXattrFallback(path, { ...meta, mode: applied }, (m) => this.fs.finishFile(fd, m));
+      const set = this.finishWithXattrFallback(path, { ...meta, mode: applied }, (m) => this.fs.finishFile(fd, m));
       this.restoreMode(path, meta.mode, applied);
+      this.observe(path, 'file', { ...set, mode: meta.mode }, undefined, 0);
       return;
     }
     const kind = e.type as 'char' | 'block' | 'fifo';
@@ -286,7 +304,8 @@ export class Applier {
       throw new OciBundleError('EPATH', `device ${path} has out-of-range numbers ${e.devmajor}:${e.devminor}`);
     }
     this.replacing(path, () => this.fs.mknod(path, kind, 0o600, e.devmajor, e.devminor));
-    this.finishWithXattrFallback(path, this.meta(path, e), (m) => this.fs.setMeta(path, m));
+    const set = this.finishWithXattrFallback(path, this.meta(path, e), (m) => this.fs.setMeta(path, m));
+    this.observe(path, kind, set);
   }
 
   private applyRootEntry(e: TarEntry): void {
@@ -295,7 +314,8 @@ export class Applier {
       return;
     }
     const meta = this.meta('.', e);
-    this.finishWithXattrFallback('.', meta, (m) => this.fs.setMeta('.', m));
+    const set = this.finishWithXattrFallback('.', meta, (m) => this.fs.setMeta('.', m));
+    this.observe('.', 'dir', set);
     this.dirTimes.set('.', { atime: meta.atime, mtime: meta.mtime, mode: meta.mode, uid: meta.uid, gid: meta.gid });
   }
 
@@ -351,6 +371,7 @@ export class Applier {
         throw this.wrap(err, parent);
       }
       this.knownDirs.add(parent);
+      this.obs?.implicitDir(parent);
     } else if (st.kind === 'dir') {
       this.knownDirs.add(parent);
     } else if (st.kind !== 'symlink') {
@@ -367,6 +388,7 @@ export class Applier {
       if (target?.kind !== 'dir') {
         throw new OciBundleError('EPATH', `cannot create ${path}: ${parent} is a symlink that does not lead to a directory inside the rootfs`);
       }
+      this.obs?.untracked(`${path} is written through the symlink ${parent}`);
     }
   }
 
@@ -374,6 +396,7 @@ export class Applier {
     const st = this.fs.lstat(path);
     if (st === null) return;
     this.fs.remove(path);
+    this.obs?.remove(path);
     if (st.kind === 'dir') this.forgetDirsUnder(path);
   }
 
@@ -425,9 +448,10 @@ export class Applier {
    * big), the entry keeps the rest of its metadata and each kind of refusal warns once.
    * Any other failure is an error.
    */
-  private finishWithXattrFallback(path: string, meta: Meta, apply: (m: Meta) => void): void {
+  private finishWithXattrFallback(path: string, meta: Meta, apply: (m: Meta) => void): Meta {
     try {
       apply(meta);
+      return meta;
     } catch (err) {
       const syscall = (err as { syscall?: unknown }).syscall;
       const xattrFailed = typeof syscall === 'string' && syscall.includes('xattr');
@@ -437,8 +461,23 @@ export class Applier {
         this.xattrWarned.add(c);
         this.warn({ code: 'WXATTR', message: `extended attributes not applied (${c}), first at ${path}` });
       }
-      this.fs.setMeta(path, { ...meta, xattrs: new Map() });
+      const bare = { ...meta, xattrs: new Map() };
+      this.fs.setMeta(path, bare);
+      return bare;
     }
+  }
+
+  /** Tell the observer what now stands at `path`, owned as written to disk. */
+  private observe(path: string, kind: Applied['kind'], m: Meta, link?: string, size?: number): void {
+    if (!this.obs) return;
+    const own = m.chown !== false;
+    const a: Applied = {
+      kind, mode: m.mode & 0o7777, mtime: m.mtime, xattrs: m.xattrs ?? new Map(),
+      uid: own ? m.uid : (process.geteuid?.() ?? 0), gid: own ? m.gid : (process.getegid?.() ?? 0),
+    };
+    if (link !== undefined) a.link = link;
+    if (size !== undefined) a.size = size;
+    this.obs.put(path, a);
   }
 
   private reserveBytes(path: string, size: number): void {

@@ -40,3 +40,34 @@ export function rootlessXattr(uid: number, gid: number): Buffer | null {
   if (gid !== 0) bytes.push(0x10, ...varint(gid));
   return Buffer.from(bytes);
 }
+
+/** umoci's "no change" id in user.rootlesscontainers (the on-disk owner stands). */
+export const NOOP_ID = 0xffffffff;
+
+/**
+ * Decodes a `user.rootlesscontainers` value: the uid and gid it records (absent fields are
+ * 0, as proto3 says; NOOP_ID comes back as null). Null for bytes that are not such a message.
+ */
+export function parseRootlessXattr(b: Buffer): { uid: number | null; gid: number | null } | null {
+  let uid: number | null = 0;
+  let gid: number | null = 0;
+  let i = 0;
+  while (i < b.length) {
+    const tag = b[i++]!;
+    if (tag !== 0x08 && tag !== 0x10) return null;
+    let v = 0;
+    let mul = 1;
+    for (let n = 0; ; n++) {
+      if (i >= b.length || n > 4) return null;
+      const c = b[i++]!;
+      v += (c & 0x7f) * mul;
+      mul *= 128;
+      if ((c & 0x80) === 0) break;
+    }
+    if (v > 0xffffffff) return null;
+    const id = v === NOOP_ID ? null : v;
+    if (tag === 0x08) uid = id;
+    else gid = id;
+  }
+  return { uid, gid };
+}
