@@ -1,7 +1,7 @@
 // Shared helpers for integration tests: where the CLI is, running it, scratch directories on
 // tmpfs (the root fs is slow after mass deletes), and probes for optional tools and root.
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,3 +25,11 @@ export function scratchDir(tag: string): string {
   const base = existsSync('/dev/shm') ? '/dev/shm' : (process.env['TMPDIR'] ?? '/tmp');
   return mkdtempSync(join(base, `ocibundle-test-${tag}-`));
 }
+
+/** A bundle's names, sorted, with the mtree's manifest-specific name as `sha256_*.mtree`. */
+export function bundleNames(dir: string): string[] {
+  return readdirSync(dir).map((n) => (/^sha256_[0-9a-f]{64}\.mtree$/.test(n) ? 'sha256_*.mtree' : n)).sort();
+}
+
+/** What a finished `unpack` leaves in its bundle. */
+export const BUNDLE_NAMES = ['config.json', 'rootfs', 'sha256_*.mtree', 'umoci.json'];

@@ -3,6 +3,7 @@
 // failure, SIGINT/SIGTERM (exit 130, one line, nothing left) and SIGKILL (a rerun succeeds and
 // clears the leftover), and config.json written only once the rootfs is complete.
 import assert from 'node:assert/strict';
+import { bundleNames, BUNDLE_NAMES } from '../helpers/cli.js';
 import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,7 +33,7 @@ test('the bundle directory is created with mode 0700', { skip }, async () => {
   const bundle = area.fresh('bundle');
   const s = await unpack({ image: small, bundle });
   assert.equal(statSync(bundle).mode & 0o7777, 0o700);
-  assert.deepEqual(readdirSync(bundle).sort(), ['config.json', 'rootfs']);
+  assert.deepEqual(bundleNames(bundle), BUNDLE_NAMES);
   assert.equal(s.config, join(bundle, 'config.json'));
   JSON.parse(readFileSync(s.config!, 'utf8'));
 });
@@ -143,7 +144,7 @@ test('SIGKILL mid-unpack leaves no finished-looking bundle; a rerun succeeds and
   assert.ok(names.some((n) => n.startsWith('.ocibundle-')), 'the killed run left its temp dir (cleared below)');
   const again = runCli(['unpack', '--image', small, bundle]);
   assert.equal(again.status, 0, again.stderr);
-  assert.deepEqual(readdirSync(bundle).sort(), ['config.json', 'rootfs']);
+  assert.deepEqual(bundleNames(bundle), BUNDLE_NAMES);
   removeAll(bundle);
 });
 

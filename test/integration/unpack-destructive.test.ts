@@ -3,6 +3,7 @@
 // all with canary files) and checks the one-line refusal and that nothing changed. Never
 // uses `/` or a real home directory: the child's HOME is a temp dir.
 import assert from 'node:assert/strict';
+import { bundleNames, BUNDLE_NAMES } from '../helpers/cli.js';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -202,7 +203,7 @@ test('--force still replaces what an unpack made', async (t) => {
     assert.equal(runCli(bundleCmd(w, b), 60_000, { cwd: w.cwd, env: { HOME: w.home } }).status, 0);
     const r = runCli(bundleCmd(w, '.'), 60_000, { cwd: b, env: { HOME: w.home } });
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(readdirSync(b).sort(), ['config.json', 'rootfs']);
+    assert.deepEqual(bundleNames(b), BUNDLE_NAMES);
     removeAll(w.dir);
   });
 });
