@@ -90,6 +90,26 @@ test('recorded mtree equals a walk of the rootfs', { skip: skipRoot }, async (t)
   }
 });
 
+test('sparse files: holes are hashed as the zeros they read as', { skip: skipRoot }, () => {
+  const dir = scratchDir('mtree-sparse');
+  try {
+    const layout = join(dir, 'layout');
+    const content = Buffer.concat([Buffer.from('a'), Buffer.alloc(200_000), Buffer.from('b'), Buffer.alloc(70_000)]);
+    const tar = makeTar([
+      { name: 'holes', content, sparse: { format: 'pax-1.0', map: [[0, 1], [200_001, 1]] } },
+      { name: 'old-gnu', content, sparse: { format: 'gnu-old', map: [[0, 1], [200_001, 1]] } },
+    ]);
+    writeLayout(layout, { images: [{ tag: 'latest', layers: [gzip(tar)] }] });
+    const bundle = join(dir, 'b');
+    unpackBundle(`${layout}:latest`, bundle);
+    const { mtree } = readBundleMeta(bundle);
+    assert.deepEqual(mtreeDiffs(mtree, walked(bundle)), []);
+    assert.equal(mtree.get('holes')!.size, content.length);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('an entry through a symlinked parent: the mtree comes from a walk, still exact', { skip: skipRoot }, () => {
   const dir = scratchDir('mtree-link');
   try {
