@@ -10,7 +10,7 @@ import { assertOutsideSources, assertPathArg, assertReplaceable } from './host/g
 import { RootFS } from './fs/rootfs.js';
 import { pidAlive } from './host/owner.js';
 import { parseTempName, tempName } from './host/temp.js';
-import { openBlob, type Descriptor, type ResolvedImage } from './image/index.js';
+import { type Descriptor, type ResolvedImage } from './image/index.js';
 import { layerStreams } from './pipeline/layer-stream.js';
 import { openImage } from './open-image.js';
 import { localSourcePaths, type SourceOptions } from './source/index.js';
@@ -169,7 +169,7 @@ async function applyLayers(img: ResolvedImage, applier: Applier, opts: UnpackOpt
         await applyLayer(desc, streams.layer(i), applier, opts.signal);
       } catch (e) {
         // A tampered blob usually breaks decompression or the tar first: name the real fault.
-        const tampered = opts.signal?.aborted ? null : await blobFault(img, desc);
+        const tampered = opts.signal?.aborted ? null : await streams.fault(i);
         throw tampered ? new OciBundleError(tampered.code, tampered.message, { cause: e }) : e;
       }
       compressedDone += desc.size;
@@ -303,16 +303,6 @@ function warnUnsearchable(rootfs: string, uidMap: IdMap[], warn: WarnFn): void {
       return;
     }
     if (d === dirname(d)) return;
-  }
-}
-
-/** EDIGEST/ESIZE when the layer blob does not match its descriptor, else null. */
-async function blobFault(img: ResolvedImage, desc: Descriptor): Promise<OciBundleError | null> {
-  try {
-    for await (const chunk of openBlob(img.layout, desc)) void chunk;
-    return null;
-  } catch (e) {
-    return e instanceof OciBundleError && (e.code === 'EDIGEST' || e.code === 'ESIZE') ? e : null;
   }
 }
 

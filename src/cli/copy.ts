@@ -1,11 +1,12 @@
 // The `copy SRC DEST` command and the source flags shared by unpack, raw unpack and stat
-// (--creds, --authfile, --tls-verify). Only translates flags and prints; the work is
-// src/source/copy.ts, whose progress events become a bar on a TTY stderr (a line per blob with
-// --verbose elsewhere, nothing on a pipe). Credentials are passed on, never printed.
+// (--creds, --authfile, --tls-verify, --cache-dir, --speed-limit/--speed-time). Only translates
+// flags and prints; the work is src/source/copy.ts, whose progress events become a bar on a TTY
+// stderr (a line per blob with --verbose elsewhere, nothing on a pipe). Credentials are never printed.
 import type { Argv, CommandModule } from 'yargs';
 import type { CopyOptions, CopyProgress } from '../source/copy.js';
 import type { SourceOptions } from '../source/index.js';
 import { escapeControls } from './escape.js';
+import { OciBundleError } from '../errors.js';
 import { printJson, printMessage, stderrWarner } from './output.js';
 import { withSignals } from './signals.js';
 
@@ -14,6 +15,8 @@ export interface SourceArgs {
   authfile?: string;
   'tls-verify'?: boolean;
   'cache-dir'?: string;
+  'speed-limit'?: number;
+  'speed-time'?: number;
   platform?: string;
 }
 
@@ -22,7 +25,15 @@ export function sourceOptions<T>(y: Argv<T>) {
     .option('creds', { type: 'string', requiresArg: true, describe: 'registry credentials USER:PASS for docker:// sources (never printed)' })
     .option('authfile', { type: 'string', requiresArg: true, describe: 'auth.json / docker config.json with registry credentials' })
     .option('tls-verify', { type: 'boolean', default: true, describe: 'verify registry TLS certificates (--tls-verify=false for a local registry)' })
-    .option('cache-dir', { type: 'string', requiresArg: true, describe: 'keep verified registry blobs here; later pulls reuse them' });
+    .option('cache-dir', { type: 'string', requiresArg: true, describe: 'keep verified registry blobs here; later pulls reuse them' })
+    .option('speed-limit', { type: 'number', requiresArg: true, describe: 'a blob transfer slower than this many bytes per --speed-time is broken off and resumed (default 1024)' })
+    .option('speed-time', { type: 'number', requiresArg: true, describe: 'seconds for --speed-limit (default 30)' });
+}
+
+function positive(v: number | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!Number.isFinite(v) || v <= 0) throw new OciBundleError('EUSAGE', `--${flag} must be a positive number, not ${String(v)}`);
+  return v;
 }
 
 /** SourceOptions from parsed flags. */
@@ -31,6 +42,11 @@ export function sourceOptionsOf(args: SourceArgs): SourceOptions {
   if (args.creds !== undefined) registry.creds = args.creds;
   if (args.authfile !== undefined) registry.authfile = args.authfile;
   if (args['cache-dir'] !== undefined) registry.cacheDir = args['cache-dir'];
+  const bytes = positive(args['speed-limit'], 'speed-limit');
+  const secs = positive(args['speed-time'], 'speed-time');
+  if (bytes !== undefined) registry.lowSpeedBytes = bytes;
+  if (secs !== undefined) registry.lowSpeedMs = secs * 1000;
+  registry.onWarning = stderrWarner();
   return { ...(args.platform === undefined ? {} : { platform: args.platform }), registry };
 }
 

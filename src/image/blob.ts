@@ -89,7 +89,7 @@ export function openBlob(layout: Layout, descriptor: Descriptor): Readable {
           hash.update(chunk);
           this.push(chunk);
         },
-        (e) => this.destroy(new OciBundleError('EIO', `cannot read blob ${digest}`, { cause: e })),
+        (e) => this.destroy(e instanceof OciBundleError ? e : new OciBundleError('EIO', `cannot read blob ${digest}`, { cause: e })),
       );
     },
     destroy(err, cb) {

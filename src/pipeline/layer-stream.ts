@@ -3,6 +3,7 @@
 // writes), or the same steps inline for small ones. Either way: chunks in order, and the
 // layer's blob digest, size and diff_id checked before its end is reported.
 import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { OciBundleError } from '../errors.js';
 import { DirStore, openBlob, layerCompression, type ResolvedImage } from '../image/index.js';
@@ -12,7 +13,27 @@ import { fromWire, type FromWorker, type WorkerInput } from './protocol.js';
 /** Per-layer byte sources: call `layer(i)` for i = 0, 1, ... in order, then `close()`. */
 export interface LayerStreams {
   layer(i: number): AsyncIterable<Buffer>;
+  /**
+   * After layer i failed: EDIGEST/ESIZE when its blob does not match its descriptor (the real
+   * fault behind a broken gzip or tar), else null. Inline streams finish reading the blob they
+   * had open (a registry body is not fetched again); worker streams re-read the local file.
+   */
+  fault(i: number): Promise<OciBundleError | null>;
   close(): Promise<void>;
+}
+
+function blobFaultOf(e: unknown): OciBundleError | null {
+  return e instanceof OciBundleError && (e.code === 'EDIGEST' || e.code === 'ESIZE') ? e : null;
+}
+
+/** Reads what is left of a verified blob stream; its size/digest error, if any. */
+async function finishBlob(blob: Readable): Promise<OciBundleError | null> {
+  try {
+    for await (const _ of blob) void _;
+    return null;
+  } catch (e) {
+    return blobFaultOf(e);
+  }
 }
 
 /** Below this much compressed data, a worker's start-up (~30 ms) costs more than it saves. */
@@ -29,6 +50,7 @@ export function layerStreams(img: ResolvedImage, opts: { worker?: boolean; signa
 }
 
 class InlineStreams implements LayerStreams {
+  private readonly faults = new Map<number, Promise<OciBundleError | null>>();
   constructor(
     private readonly img: ResolvedImage,
     private readonly signal: AbortSignal | undefined,
@@ -41,22 +63,45 @@ class InlineStreams implements LayerStreams {
     const hash = createHash(alg);
     const blob = openBlob(this.img.layout, desc);
     const source = createDecompressor(layerCompression(desc.mediaType), { label: desc.digest });
+    let blobEnded = false;
+    let blobError: unknown;
+    blob.once('end', () => (blobEnded = true));
     // The blob's size/digest error (raised at its end) must fail the decompressed stream too.
-    blob.on('error', (e) => source.destroy(e));
+    blob.on('error', (e) => {
+      blobError = e;
+      source.destroy(e);
+    });
     const onAbort = () => blob.destroy(new OciBundleError('EINTERRUPTED', 'unpack interrupted'));
     this.signal?.addEventListener('abort', onAbort);
+    let ok = false;
     try {
       blob.pipe(source);
       for await (const chunk of source as AsyncIterable<Buffer>) {
         hash.update(chunk);
         yield chunk;
       }
+      ok = true;
     } finally {
-      this.signal?.removeEventListener('abort', onAbort);
-      blob.destroy();
+      const done = () => {
+        this.signal?.removeEventListener('abort', onAbort);
+        blob.destroy();
+      };
+      if (ok || blobEnded || blobError !== undefined || this.signal?.aborted) {
+        this.faults.set(i, Promise.resolve(blobFaultOf(blobError)));
+        done();
+      } else {
+        // the gzip or tar broke first: the rest of the open blob still tells whether its bytes are wrong
+        blob.unpipe(source);
+        source.destroy();
+        this.faults.set(i, finishBlob(blob).finally(done));
+      }
     }
     const got = `${alg}:${hash.digest('hex')}`;
     if (got !== diffId) throw new OciBundleError('EDIFFID', `layer ${desc.digest} has diff_id ${got}, but the config says ${diffId}`);
+  }
+
+  fault(i: number): Promise<OciBundleError | null> {
+    return this.faults.get(i) ?? Promise.resolve(null);
   }
 
   async close(): Promise<void> {}
@@ -70,7 +115,10 @@ class WorkerStreams implements LayerStreams {
   private closed = false;
   private readonly ring = new SharedArrayBuffer(RING_BYTES);
 
-  constructor(img: ResolvedImage, signal: AbortSignal | undefined) {
+  constructor(
+    private readonly img: ResolvedImage,
+    signal: AbortSignal | undefined,
+  ) {
     const input: WorkerInput = {
       layoutPath: img.layout.path,
       layers: img.layers.map((descriptor, i) => ({ descriptor, diffId: img.config.rootfs.diff_ids[i]! })),
@@ -118,6 +166,10 @@ class WorkerStreams implements LayerStreams {
       yield Buffer.from(this.ring, m.off, m.len);
       this.worker.postMessage({ t: 'credit', bytes: m.skip + m.len });
     }
+  }
+
+  fault(i: number): Promise<OciBundleError | null> {
+    return finishBlob(openBlob(this.img.layout, this.img.layers[i]!));
   }
 
   async close(): Promise<void> {

@@ -1,10 +1,11 @@
 // HTTP for one registry over node:http/https: scheme choice (https, or http when TLS checks
 // are off), connect and idle timeouts, bounded retries with backoff on 5xx/429/connection
-// errors, redirects (Authorization kept only on the same origin), and the 401 dance with
-// Basic or Bearer (tokens cached per scope). Knows nothing of manifests or blobs.
+// errors (one budget per transfer; Retry-After honoured up to 60 s with a notice), redirects
+// (Authorization kept only on the same origin), and the 401 dance with Basic or Bearer
+// (tokens cached per scope). Knows nothing of manifests or blobs.
 import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
-import { OciBundleError } from '../errors.js';
+import { OciBundleError, type WarnFn } from '../errors.js';
 import { parseChallenge, type Challenge, type Credentials } from './auth.js';
 import type { RegistryRef } from './ref.js';
 
@@ -19,6 +20,24 @@ export interface HttpOptions {
   retries?: number;
   /** First backoff delay; doubles each retry, capped at 8 s (default 250 ms). */
   backoffMs?: number;
+  /** Longest Retry-After honoured; a longer one waits this long (default 60 000 ms). */
+  maxRetryAfterMs?: number;
+  /** A blob body that delivers fewer than `lowSpeedBytes` in `lowSpeedMs` of waiting fails
+   * (and is resumed within the retry budget); defaults 1024 bytes in 30 000 ms. */
+  lowSpeedBytes?: number;
+  lowSpeedMs?: number;
+  /** Notices for the user (a registry asking to wait); the CLI prints them on stderr. */
+  onWarning?: WarnFn;
+}
+
+/** The attempts one transfer may still make: its requests and its body resumes share them. */
+export class RetryBudget {
+  /** Attempts made so far, the first one included. */
+  attempts = 0;
+  constructor(readonly retries: number) {}
+  get exhausted(): boolean {
+    return this.attempts > this.retries;
+  }
 }
 
 export const USER_AGENT = 'ocibundle/0.1';
@@ -26,10 +45,16 @@ const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
 const RETRY_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN', 'ECONNABORTED']);
 const MAX_REDIRECTS = 10;
 const MAX_BACKOFF = 8000;
+export const MAX_RETRY_AFTER_MS = 60_000;
 const TOKEN_CAP = 1024 * 1024;
 
 function errno(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | null)?.code;
+}
+
+/** A connection failure worth another attempt (reset, timeout, unreachable...). */
+export function isRetryableErrno(e: unknown): boolean {
+  return RETRY_ERRNO.has(errno(e) ?? '');
 }
 
 function sleep(ms: number): Promise<void> {
@@ -83,6 +108,9 @@ export class RegistryHttp {
   private readonly idleMs: number;
   private readonly retries: number;
   private readonly backoffMs: number;
+  private readonly maxRetryAfterMs: number;
+  private readonly onWarning: WarnFn | undefined;
+  readonly lowSpeed: { bytes: number; ms: number };
   /** Requests sent, by kind (tests and progress). */
   readonly counts = { requests: 0, retries: 0, tokens: 0 };
 
@@ -93,6 +121,36 @@ export class RegistryHttp {
     this.idleMs = opts.idleTimeoutMs ?? 60_000;
     this.retries = opts.retries ?? 4;
     this.backoffMs = opts.backoffMs ?? 250;
+    this.maxRetryAfterMs = opts.maxRetryAfterMs ?? MAX_RETRY_AFTER_MS;
+    this.onWarning = opts.onWarning;
+    this.lowSpeed = { bytes: opts.lowSpeedBytes ?? 1024, ms: opts.lowSpeedMs ?? 30_000 };
+  }
+
+  newBudget(): RetryBudget {
+    return new RetryBudget(this.retries);
+  }
+
+  /** The backoff before attempt number `attempt` + 1. */
+  backoff(attempt: number): number {
+    return Math.min(MAX_BACKOFF, this.backoffMs * 2 ** attempt);
+  }
+
+  /**
+   * How long a 429/503 asked to wait: Retry-After in seconds or as an HTTP date, at most
+   * maxRetryAfterMs, with one notice; `fallback` (the backoff) when there is none.
+   */
+  private retryAfter(res: IncomingMessage, url: URL, fallback: number): number {
+    const v = header(res, 'retry-after')?.trim();
+    if (!v) return fallback;
+    const ms = /^\d{1,9}$/.test(v) ? Number(v) * 1000 : Date.parse(v) - Date.now();
+    if (!Number.isFinite(ms)) return fallback;
+    const wait = Math.max(0, Math.min(ms, this.maxRetryAfterMs));
+    if (ms >= 1000) {
+      const secs = (n: number) => `${Math.round(n / 1000)} s`;
+      const capped = ms > this.maxRetryAfterMs ? `; waiting ${secs(wait)}, the longest ocibundle waits` : '';
+      this.onWarning?.({ code: 'registry-retry-after', message: `registry ${url.host} answered ${res.statusCode} and asked to wait ${secs(ms)} (Retry-After)${capped}` });
+    }
+    return wait;
   }
 
   get where(): string {
@@ -136,36 +194,36 @@ export class RegistryHttp {
     });
   }
 
-  /** A request retried with exponential backoff on connection errors and 5xx/429. */
-  private async retrying(url: URL, method: string, headers: OutgoingHttpHeaders): Promise<IncomingMessage> {
-    for (let attempt = 0; ; attempt++) {
-      const delay = Math.min(MAX_BACKOFF, this.backoffMs * 2 ** attempt);
+  /** A request retried with exponential backoff on connection errors and 5xx/429, within `budget`. */
+  private async retrying(url: URL, method: string, headers: OutgoingHttpHeaders, budget: RetryBudget): Promise<IncomingMessage> {
+    for (;;) {
+      const attempt = budget.attempts++;
+      const delay = this.backoff(attempt);
       let res: IncomingMessage;
       try {
         res = await this.once(url, method, headers);
       } catch (e) {
-        if (!RETRY_ERRNO.has(errno(e) ?? '') || attempt >= this.retries) {
+        if (!RETRY_ERRNO.has(errno(e) ?? '') || attempt >= budget.retries) {
           throw new OciBundleError('ENETWORK', `cannot reach ${url.host} (${errno(e) ?? 'error'}) after ${attempt + 1} attempt${attempt ? 's' : ''}`, { cause: e });
         }
         this.counts.retries++;
         await sleep(delay);
         continue;
       }
-      if (!RETRY_STATUS.has(res.statusCode ?? 0) || attempt >= this.retries) return res;
+      if (!RETRY_STATUS.has(res.statusCode ?? 0) || attempt >= budget.retries) return res;
       res.resume();
-      const after = Number(res.headers['retry-after']);
       this.counts.retries++;
-      await sleep(Number.isFinite(after) && after >= 0 ? Math.min(MAX_BACKOFF, after * 1000) : delay);
+      await sleep(this.retryAfter(res, url, delay));
     }
   }
 
   /** Follows redirects; Authorization is dropped when a redirect leaves the first origin. */
-  private async following(url: URL, method: string, headers: OutgoingHttpHeaders): Promise<IncomingMessage> {
+  private async following(url: URL, method: string, headers: OutgoingHttpHeaders, budget = this.newBudget()): Promise<IncomingMessage> {
     const origin = url.origin;
     let cur = url;
     for (let hop = 0; ; hop++) {
       const h = cur.origin === origin ? headers : Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
-      const res = await this.retrying(cur, method, h);
+      const res = await this.retrying(cur, method, h, budget);
       const status = res.statusCode ?? 0;
       const loc = res.headers.location;
       if (![301, 302, 303, 307, 308].includes(status) || !loc) return res;
@@ -268,16 +326,18 @@ export class RegistryHttp {
 
   /**
    * GET or HEAD `/v2/<repo>/<path>` with authentication, retries and redirects. Returns the
-   * final response, whatever its status, except 401/403, which become EAUTH.
+   * final response, whatever its status, except 401/403, which become EAUTH. `more` adds
+   * headers (Range) and a retry budget shared with earlier requests of the same transfer.
    */
-  async request(method: 'GET' | 'HEAD', path: string, accept?: string): Promise<IncomingMessage> {
+  async request(method: 'GET' | 'HEAD', path: string, accept?: string, more: { headers?: OutgoingHttpHeaders; budget?: RetryBudget } = {}): Promise<IncomingMessage> {
     if (!this.base) await this.ping();
     const url = new URL(`/v2/${this.ref.repo}/${path}`, this.base);
-    const headers: OutgoingHttpHeaders = { 'user-agent': USER_AGENT };
+    const headers: OutgoingHttpHeaders = { 'user-agent': USER_AGENT, ...more.headers };
     if (accept) headers['accept'] = accept;
+    const budget = more.budget ?? this.newBudget();
     for (let round = 0; ; round++) {
       const auth = await this.authorization(round > 0);
-      const res = await this.following(url, method, auth ? { ...headers, authorization: auth } : headers);
+      const res = await this.following(url, method, auth ? { ...headers, authorization: auth } : headers, budget);
       const status = res.statusCode ?? 0;
       if (status === 401 && round === 0) {
         const ch = parseChallenge(header(res, 'www-authenticate'));

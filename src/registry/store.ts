@@ -1,6 +1,6 @@
 // A read-only BlobStore backed by a registry: manifests (fetched by digest, size-capped and
 // verified before they are served from memory), blobs streamed from GET /v2/<repo>/blobs/
-// (optionally through the cache), and an in-memory index.json. Write methods throw.
+// (resumable, optionally through the cache), and an in-memory index.json. Write methods throw.
 // Does not verify blob digests itself: image/blob.ts does that while the bytes stream.
 import type { IncomingMessage } from 'node:http';
 import { OciBundleError, type WarnFn } from '../errors.js';
@@ -11,6 +11,7 @@ import { memoryRawBlob, type BlobStore, type RawBlob } from '../image/store.js';
 import type { Release } from '../host/lock.js';
 import type { BlobCache } from './cache.js';
 import { header, readBody, type RegistryHttp } from './http.js';
+import { ResumableBody } from './body.js';
 
 export const MANIFEST_CAP = 4 * 1024 * 1024;
 export const MANIFEST_ACCEPT = [MT.ociIndex, MT.ociManifest, MT.dockerList, MT.dockerManifest].join(', ');
@@ -21,34 +22,6 @@ export interface FetchedManifest {
   mediaType: string;
 }
 
-
-/** A RawBlob pulling from an HTTP body: one chunk at a time, never buffering the layer. */
-function bodyBlob(res: IncomingMessage, size: number): RawBlob {
-  const it = res[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  let left: Buffer | undefined;
-  let ended = false;
-  return {
-    size,
-    read: async (buf, length) => {
-      if (!left || left.length === 0) {
-        if (ended) return 0;
-        const r = await it.next();
-        if (r.done) {
-          ended = true;
-          return 0;
-        }
-        left = r.value;
-      }
-      const n = left.copy(buf, 0, 0, Math.min(length, left.length));
-      left = left.subarray(n);
-      return n;
-    },
-    close: async () => {
-      if (!ended) res.destroy();
-      ended = true;
-    },
-  };
-}
 
 /** The media type of a manifest document: its own field, else Content-Type, else its shape. */
 function manifestType(bytes: Buffer, contentType: string | undefined, what: string): string {
@@ -147,7 +120,8 @@ export class RegistryStore implements BlobStore {
       this.onWarning?.({ code: 'registry-cache', message: `cached blob ${d} in ${this.cache!.dir} was removed (${why}); fetching it again from ${this.where}` }),
     );
     if (cached) return cached;
-    const res = await this.http.request('GET', `blobs/${digest}`);
+    const budget = this.http.newBudget();
+    const res = await this.http.request('GET', `blobs/${digest}`, undefined, { budget });
     if (res.statusCode === 404) {
       res.resume();
       throw new OciBundleError('ENOBLOB', `blob ${digest} not found in ${this.where}`);
@@ -159,7 +133,7 @@ export class RegistryStore implements BlobStore {
       res.destroy();
       throw new OciBundleError('EIO', `${this.where}: blob ${digest} came without a content-length and no descriptor gives its size`);
     }
-    const raw = bodyBlob(res, size);
+    const raw = new ResumableBody(this.http, digest, res, size, budget);
     return this.cache ? this.cache.tee(digest, raw) : raw;
   }
 

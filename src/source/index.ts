@@ -13,6 +13,10 @@ export interface RegistryOptions {
   cacheDir?: string;
   /** Token realms on other hosts that may receive the registry credentials (see README, Security). */
   trustRealms?: string[];
+  /** The low-speed rule: fewer than `lowSpeedBytes` in `lowSpeedMs` fails a transfer (1024 in 30 000). */
+  lowSpeedBytes?: number;
+  lowSpeedMs?: number;
+  /** Notices such as a registry asking to wait (Retry-After). */
   onWarning?: WarnFn;
 }
 

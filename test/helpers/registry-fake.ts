@@ -1,7 +1,8 @@
 // A tiny fake distribution-spec registry for tests: serves manifests and blobs of an OCI
 // layout directory over node:http, and can demand Basic or Bearer auth (with a token server
-// on its own port), redirect blobs to a second server, answer 503 a few times, tamper
-// with bytes or send a wrong Docker-Content-Digest. Records every request it sees.
+// on its own port), redirect blobs to a second server, answer 503 or 429 + Retry-After a few
+// times, cut bodies short, ignore Range, drip or slow bodies, tamper with bytes or send a wrong
+// Docker-Content-Digest. Serves Range requests (206). Records every request it sees.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ export interface Seen {
   method: string;
   path: string;
   authorization?: string;
+  range?: string;
 }
 
 export interface FakeOptions {
@@ -35,6 +37,15 @@ export interface FakeOptions {
   stall?: boolean;
   /** Send each blob body in four parts this many ms apart (slow transfers). */
   slowBlobsMs?: number;
+  /** The first `times` GETs of blobs longer than `after` bytes send that many, then the connection is reset (RST) or
+   * just closed (a body cut short of its Content-Length). */
+  cut?: { times: number; after: number; how: 'reset' | 'close' };
+  /** Answer Range requests with the whole blob (200), as registries without Range support do. */
+  ignoreRange?: boolean;
+  /** Send blob bodies one byte every this many ms. */
+  dripMs?: number;
+  /** The first `times` blob GETs answer `status` with this Retry-After value. */
+  retryAfter?: { times: number; value: string; status?: number };
 }
 
 export interface FakeRegistry {
@@ -68,10 +79,13 @@ export async function startFakeRegistry(o: FakeOptions): Promise<FakeRegistry> {
   const seen: Seen[] = [];
   const token = o.bearer?.token ?? 'tok-' + createHash('sha256').update(String(Math.random())).digest('hex').slice(0, 16);
   let failures = 0;
+  let cuts = 0;
+  let waits = 0;
   const servers: Server[] = [];
   const record = (server: Seen['server'], req: IncomingMessage) => {
     const s: Seen = { server, method: req.method ?? '', path: req.url ?? '' };
     if (req.headers.authorization) s.authorization = req.headers.authorization;
+    if (req.headers.range) s.range = req.headers.range;
     seen.push(s);
   };
 
@@ -84,9 +98,33 @@ export async function startFakeRegistry(o: FakeOptions): Promise<FakeRegistry> {
       bytes[0] = bytes[0]! ^ 0xff;
     }
     const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'docker-content-digest': digest };
+    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    let status = 200;
+    if (range && !o.ignoreRange && req.method === 'GET') {
+      const from = Number(range[1]);
+      headers['content-range'] = `bytes ${from}-${bytes.length - 1}/${bytes.length}`;
+      bytes = bytes.subarray(from);
+      status = 206;
+    }
     if (!o.chunked) headers['content-length'] = String(bytes.length);
-    res.writeHead(200, headers);
+    res.writeHead(status, headers);
     if (req.method === 'HEAD') return res.end();
+    if (o.cut && cuts < o.cut.times && bytes.length > o.cut.after) {
+      cuts++;
+      const how = o.cut.how;
+      res.write(bytes.subarray(0, o.cut.after), () => setTimeout(() => (how === 'reset' ? res.socket?.resetAndDestroy() : res.socket?.destroy()), 5));
+      return;
+    }
+    if (o.dripMs !== undefined) {
+      let i = 0;
+      const tick = (): void => {
+        if (res.destroyed) return;
+        if (i >= bytes.length) return void res.end();
+        res.write(bytes.subarray(i, ++i));
+        setTimeout(tick, o.dripMs);
+      };
+      return tick();
+    }
     if (o.slowBlobsMs !== undefined) {
       const q = Math.ceil(bytes.length / 4);
       const part = (i: number): void => {
@@ -168,6 +206,11 @@ export async function startFakeRegistry(o: FakeOptions): Promise<FakeRegistry> {
     const blob = /^\/v2\/(.+?)\/blobs\/([^/]+)$/.exec(url);
     if (blob) {
       const digest = decodeURIComponent(blob[2]!);
+      if (req.method === 'GET' && o.retryAfter && waits < o.retryAfter.times) {
+        waits++;
+        res.writeHead(o.retryAfter.status ?? 429, { 'content-type': 'application/json', 'retry-after': o.retryAfter.value });
+        return res.end('{"errors":[{"code":"TOOMANYREQUESTS"}]}');
+      }
       if (req.method === 'GET' && o.fail503 !== undefined && failures < o.fail503) {
         failures++;
         res.writeHead(503, { 'content-type': 'application/json' });
