@@ -465,7 +465,9 @@ export async function copyFromLayout(source: Layout, ref: string, dest: string, 
     let target: Layout;
     if (d.kind === 'oci') {
       ({ layout: target, created } = await openOrInit(layoutPath));
+      // the temps of killed writers go first: in the layout and in its blobs/<alg>/
       if (!created) await clearDeadTemps(layoutPath);
+      if (!created && target.store instanceof DirStore) await target.store.clearBlobTemps();
     } else {
       target = await initLayout(layoutPath);
     }

@@ -110,3 +110,17 @@ test('gc --layout CACHE refuses with a pointer to gc --cache-dir; gc needs exact
   assert.equal(runCli(['gc']).status, 2);
   assert.equal(runCli(['gc', '--cache-dir', join(t.dir, 'nowhere')]).status, 3);
 });
+
+test('temps of a killed copy into a layout (root and blobs/sha256) are cleared by the next copy into it', async () => {
+  const d = fresh();
+  const src = await source(d);
+  const dest = join(d, 'dest');
+  assert.equal(runCli(['copy', `${src}:latest`, `${dest}:a`]).status, 0);
+  const dead = [join(dest, `.ocibundle-index-${DEAD_PID}-0a1b.tmp`), join(dest, 'blobs', 'sha256', `.ocibundle-blob-${DEAD_PID}-0a1b.tmp`), join(dest, `.ocibundle-tmp-${DEAD_PID}-0a1b`)];
+  const live = join(dest, 'blobs', 'sha256', `.ocibundle-blob-${process.pid}-0a1b.tmp`);
+  for (const p of [...dead, live]) writeFileSync(p, 'partial');
+  const r = runCli(['copy', `${src}:latest`, `${dest}:b`]);
+  assert.equal(r.status, 0, r.stderr);
+  for (const p of dead) assert.equal(existsSync(p), false, `${basename(p)} cleared`);
+  assert.ok(existsSync(live), 'a live owner’s temp stays');
+});
