@@ -22,6 +22,10 @@ export interface BundleMeta {
   rootless: boolean;
 }
 
+/** ctime of the mtree file as written, kept in umoci.json: while the mtree still has it, files
+ * whose ctime is not later were not touched since (repack skips hashing them). */
+const STAMP_KEY = 'ocibundle_mtree_ctime_ns';
+
 export function mtreeName(manifestDigest: string): string {
   return `${manifestDigest.replace(/^sha256:/, 'sha256_')}.mtree`;
 }
@@ -48,12 +52,14 @@ export function writeBundleMeta(bundle: string, meta: BundleMeta, tree: Mtree): 
   if (!manifest) throw new OciBundleError('EBUNDLE', 'no manifest descriptor to record');
   const name = mtreeName(manifest.digest);
   writeFileAtomic(join(bundle, name), formatMtree(tree, { tree: join(bundle, 'rootfs'), date: new Date() }));
+  const stamp = lstatSync(join(bundle, name), { bigint: true }).ctimeNs.toString();
   const maps = recordedMaps(meta);
   const doc = {
     umoci_version: '2',
     from_descriptor_path: { descriptor_walk: meta.descriptorPath },
     map_options: { uid_mappings: mapsJson(maps.uid), gid_mappings: mapsJson(maps.gid), rootless: meta.rootless },
     whiteout_mode: 0,
+    [STAMP_KEY]: stamp,
   };
   writeFileAtomic(join(bundle, META_NAME), [JSON.stringify(doc)]);
   for (const n of readdirSync(bundle)) {
@@ -104,7 +110,7 @@ function checkDescriptor(d: unknown, i: number): Descriptor {
 }
 
 /** Reads and checks umoci.json and the mtree it names. */
-export function readBundleMeta(bundle: string): { meta: BundleMeta; mtree: Mtree; mtreePath: string } {
+export function readBundleMeta(bundle: string): { meta: BundleMeta; mtree: Mtree; mtreePath: string; trustedUntil: { sec: number; nsec: number } | null } {
   const raw = readSmallRegular(join(bundle, META_NAME), MAX_META_BYTES, 'bundle metadata');
   let doc: Record<string, unknown>;
   try {
@@ -123,5 +129,11 @@ export function readBundleMeta(bundle: string): { meta: BundleMeta; mtree: Mtree
   const meta: BundleMeta = { descriptorPath, uidMap: checkMaps(mo['uid_mappings'], 'uid_mappings'), gidMap: checkMaps(mo['gid_mappings'], 'gid_mappings'), rootless };
   const mtreePath = join(bundle, mtreeName(manifest.digest));
   const text = readSmallRegular(mtreePath, MAX_MTREE_BYTES, 'mtree').toString('utf8');
-  return { meta, mtree: parseMtree(text), mtreePath };
+  const recorded = doc[STAMP_KEY];
+  let trustedUntil: { sec: number; nsec: number } | null = null;
+  if (typeof recorded === 'string' && /^\d{1,25}$/.test(recorded) && lstatSync(mtreePath, { bigint: true }).ctimeNs.toString() === recorded) {
+    const ns = BigInt(recorded);
+    trustedUntil = { sec: Number(ns / 1_000_000_000n), nsec: Number(ns % 1_000_000_000n) };
+  }
+  return { meta, mtree: parseMtree(text), mtreePath, trustedUntil };
 }

@@ -4,5 +4,6 @@ import type { CommandModule } from 'yargs';
 import { copyCommand } from './copy.js';
 import { layoutCommands } from './layout.js';
 import { rawCommand, unpackCommand } from './unpack.js';
+import { repackCommand } from './repack.js';
 
-export const commands: CommandModule<any, any>[] = [unpackCommand, rawCommand, copyCommand, ...layoutCommands];
+export const commands: CommandModule<any, any>[] = [unpackCommand, rawCommand, repackCommand, copyCommand, ...layoutCommands];
