@@ -1,6 +1,6 @@
 // Speed of ls, tag and rm on a layout with 10,000 tags, as whole CLI processes (node
 // start-up included). The target is 0.5 s each on an idle machine; the assertion allows
-// for a loaded CI box and the times are printed as diagnostics.
+// for a loaded CI box (5 s) and the times are printed as diagnostics; the target lives in the bench.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -30,6 +30,6 @@ test('ls, tag and rm on 10,000 tags', async (tc) => {
   const tag = time(['tag', '--image', `${d}:tag-5`, 'newtag']);
   const rm = time(['rm', '--image', `${d}:tag-7`]);
   tc.diagnostic(`10k tags, best of 3 (ms): ls ${ls.toFixed(0)} tag ${tag.toFixed(0)} rm ${rm.toFixed(0)}`);
-  for (const [name, ms] of [['ls', ls], ['tag', tag], ['rm', rm]] as const) assert.ok(ms < 2000, `${name} took ${ms} ms`);
+  for (const [name, ms] of [['ls', ls], ['tag', tag], ['rm', rm]] as const) assert.ok(ms < 5000, `${name} took ${ms} ms`);
   assert.equal(runCli(['ls', '--layout', d]).stdout.split('\n').length, 10_001);
 });
