@@ -85,7 +85,8 @@ export function oneLine(e: unknown): string {
     if (msg && !parts.some((p) => p.includes(msg))) parts.push(msg);
     cur = cur instanceof Error ? cur.cause : undefined;
   }
-  const code = isOciBundleError(e) ? e.code : ((e as { code?: unknown } | null)?.code ?? 'EIO');
+  // a raw system error is printed under the documented code its exit status stands for
+  const code = isOciBundleError(e) ? e.code : exitCodeOf(e) === EXIT.limit ? 'ELIMIT' : 'EIO';
   return `${String(code)}: ${parts.join(': ').replace(/\s*\n\s*/g, ' ')}`;
 }
 

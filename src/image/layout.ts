@@ -1,10 +1,11 @@
 // Opening and creating OCI image layouts on disk: the oci-layout marker, the blobs/
 // directory and a structurally valid index.json. Returns a Layout (path, store, index
 // snapshot). Never follows the tag; resolution lives in resolve.ts.
-import { constants as C, promises as fsp, realpathSync } from 'node:fs';
+import { promises as fsp, realpathSync } from 'node:fs';
 import { OciBundleError } from '../errors.js';
 import { checkIndexShape } from './checks.js';
 import { readRegularFile, fsyncDir } from './fsutil.js';
+import { CREATE_EXCL } from '../host/temp.js';
 import { DirStore, MemStore, type BlobStore } from './store.js';
 import type { ImageIndex } from './types.js';
 import { join } from 'node:path';
@@ -103,9 +104,10 @@ export async function initLayout(path: string): Promise<Layout> {
     if (errCode(e) === 'EEXIST') throw new OciBundleError('EEXIST', `cannot create layout ${path}: path exists`, { cause: e });
     throw new OciBundleError('EIO', `cannot create layout ${path}`, { cause: e });
   }
-  await fsp.mkdir(join(path, 'blobs', 'sha256'), { recursive: true, mode: 0o755 });
+  const made: string[] = [];
   const write = async (name: string, text: string) => {
-    const fh = await fsp.open(join(path, name), C.O_CREAT | C.O_EXCL | C.O_WRONLY, 0o644);
+    const fh = await fsp.open(join(path, name), CREATE_EXCL, 0o644);
+    made.push(name);
     try {
       await fh.writeFile(text);
       await fh.sync();
@@ -113,8 +115,16 @@ export async function initLayout(path: string): Promise<Layout> {
       await fh.close();
     }
   };
-  await write('oci-layout', JSON.stringify({ imageLayoutVersion: LAYOUT_VERSION }));
-  await write('index.json', JSON.stringify({ schemaVersion: 2, manifests: [] }));
-  await fsyncDir(path);
+  try {
+    await fsp.mkdir(join(path, 'blobs', 'sha256'), { recursive: true, mode: 0o755 });
+    await write('oci-layout', JSON.stringify({ imageLayoutVersion: LAYOUT_VERSION }));
+    await write('index.json', JSON.stringify({ schemaVersion: 2, manifests: [] }));
+    await fsyncDir(path);
+  } catch (e) {
+    // a half-made layout (a full disk, say) is undone: only the names made here, no recursion
+    for (const name of made) await fsp.unlink(join(path, name)).catch(() => undefined);
+    for (const dir of [join(path, 'blobs', 'sha256'), join(path, 'blobs'), path]) await fsp.rmdir(dir).catch(() => undefined);
+    throw e;
+  }
   return openLayout(path);
 }

@@ -1,6 +1,6 @@
 // A layout on a small tmpfs filled to the last byte (root only: it mounts one): the lock file
 // cannot hold its owner's pid there, yet no empty lock is left behind for later commands to
-// wait on, and gc still runs and frees space.
+// wait on, gc still runs and frees space, and a copy to a new path leaves no layout behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -43,8 +43,8 @@ test('a lock file that could not be written (ENOSPC) leaves no empty lock: later
     const stray = addBlob(d, Buffer.alloc(64 * 1024, 9));
     fill(join(mnt, 'filler'));
     const tag = timed(['tag', '--image', `${d}:latest`, 'v1']);
-    assert.notEqual(tag.status, 0, 'there is no room for a new index.json');
-    assert.match(tag.stderr, /^ocibundle: [A-Z]+: /);
+    assert.equal(tag.status, 6, 'there is no room for a new index.json');
+    assert.match(tag.stderr, /^ocibundle: ELIMIT: .*no space left on device[^\n]*\n$/);
     assert.equal(existsSync(join(d, LOCK_NAME)), false, 'no lock left behind');
     const rm = timed(['rm', '--image', `${d}:nope`]);
     assert.equal(rm.status, 0, rm.stderr);
@@ -54,6 +54,14 @@ test('a lock file that could not be written (ENOSPC) leaves no empty lock: later
     assert.ok(rm.ms < 8000 && gc.ms < 8000, 'no 10 s wait on a lock');
     assert.equal(existsSync(join(d, 'blobs', 'sha256', stray.digest.slice(7))), false, 'gc freed the unreachable blob');
     assert.equal(existsSync(join(d, LOCK_NAME)), false);
+
+    // a failed copy to a new path leaves no empty layout, also when the disk is full
+    fill(join(mnt, 'filler2'));
+    const fresh = join(mnt, 'fresh');
+    const copy = timed(['copy', `${d}:latest`, `${fresh}:x`]);
+    assert.equal(copy.status, 6, copy.stderr);
+    assert.match(copy.stderr, /^ocibundle: ELIMIT: .*no space left on device/);
+    assert.equal(existsSync(fresh), false, `no half-made layout: ${copy.stderr}`);
   } finally {
     execFileSync('umount', [mnt]);
   }
