@@ -155,3 +155,26 @@ export function layoutCases(ctx: LayoutContext): BenchCase[] {
     { id: `umoci-${op}`, display: `umoci ${args}`, script: umoci, umociId: `umoci-${op}` },
   ]);
 }
+
+export interface RepackContext {
+  layout: string;
+  ocibundle: string;
+  /** bundles unpacked by each tool from the layout, with the same files changed */
+  oursBundle: string;
+  umociBundle: string;
+}
+
+/** repack of a bundle after a few changed files: ocibundle's bundle by ocibundle, umoci's by umoci. */
+export function repackCases(ctx: RepackContext): BenchCase[] {
+  const ob = shq(ctx.ocibundle);
+  const tagged = (t: string) => shq(`${ctx.layout}:${t}`);
+  return [
+    { id: 'ocibundle-repack', display: 'ocibundle repack --image L:bench-repack B', script: `exec ${ob} repack --image ${tagged('bench-repack-ocibundle')} ${shq(ctx.oursBundle)}`, umociId: 'umoci-repack' },
+    { id: 'umoci-repack', display: 'umoci repack --image L:bench-repack B', script: `exec umoci repack --image ${tagged('bench-repack-umoci')} ${shq(ctx.umociBundle)}`, umociId: 'umoci-repack' },
+  ];
+}
+
+/** Appends a line to the first `n` regular files (sorted) under ROOT/usr: the same files in every bundle. */
+export function changeFilesScript(rootfs: string, n: number): string {
+  return `find ${shq(rootfs)}/usr -type f | LC_ALL=C sort | head -n ${n} | while IFS= read -r f; do echo changed >> "$f"; done`;
+}

@@ -12,7 +12,7 @@ import { OciBundleError } from '../errors.js';
 import { createTempFile } from '../host/temp.js';
 import { DirStore, type Descriptor, type Layout } from '../image/index.js';
 import { pinBlobs, type Pin } from '../image/pins.js';
-import { TarWriter } from '../tar/index.js';
+import { TarWriter, type Sink } from '../tar/index.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -57,7 +57,12 @@ async function compressInto(c: Compression, input: Readable, output: Writable): 
  * Writes a layer: `produce` adds entries to the TarWriter it is given (and finishes it).
  * Returns the blob's descriptor, diff_id and a pin; on failure nothing is left behind.
  */
-export async function writeLayer(layout: Layout, compression: Compression, produce: (w: TarWriter) => Promise<void>): Promise<LayerBlob> {
+export function writeLayer(layout: Layout, compression: Compression, produce: (w: TarWriter) => Promise<void>): Promise<LayerBlob> {
+  return writeLayerBytes(layout, compression, (put) => produce(new TarWriter(put)));
+}
+
+/** writeLayer for producers of raw tar bytes (raw add-layer): `put` applies back-pressure. */
+export async function writeLayerBytes(layout: Layout, compression: Compression, produce: (put: Sink) => Promise<void>): Promise<LayerBlob> {
   const store = layout.store;
   const diff = createHash('sha256');
   const comp = createHash('sha256');
@@ -84,10 +89,10 @@ export async function writeLayer(layout: Layout, compression: Compression, produ
     const tapped = hasher(comp, blobCount);
     const tarTap = hasher(diff, tarCount);
     const piped = Promise.all([pipeline(source, tarTap), compressInto(compression, tarTap, tapped), pipeline(tapped, sink)]);
-    const writer = new TarWriter(async (b) => {
+    const put: Sink = async (b) => {
       if (!source.write(b)) await new Promise<void>((r) => source.once('drain', r));
-    });
-    const produced = produce(writer).then(
+    };
+    const produced = produce(put).then(
       () => void source.end(),
       (e: unknown) => {
         source.destroy(e as Error);

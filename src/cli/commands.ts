@@ -5,5 +5,8 @@ import { copyCommand } from './copy.js';
 import { layoutCommands } from './layout.js';
 import { rawCommand, unpackCommand } from './unpack.js';
 import { repackCommand } from './repack.js';
+import { newCommand } from './new.js';
+import { configCommand } from './config.js';
+import { insertCommand } from './insert.js';
 
-export const commands: CommandModule<any, any>[] = [unpackCommand, rawCommand, repackCommand, copyCommand, ...layoutCommands];
+export const commands: CommandModule<any, any>[] = [unpackCommand, rawCommand, repackCommand, newCommand, configCommand, insertCommand, copyCommand, ...layoutCommands];

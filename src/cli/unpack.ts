@@ -1,6 +1,7 @@
 // The `unpack` and `raw unpack` / `raw runtime-config` commands: argument parsing, signal
 // handling, progress display and the summary. All work is done by src/unpack.ts and
 // src/runtime-config.ts; this file only translates flags and prints.
+import { rawAddLayerCommand } from './insert.js';
 import type { Argv, CommandModule } from 'yargs';
 import { OciBundleError } from '../errors.js';
 import type { IdMap } from '../spec/index.js';
@@ -191,7 +192,7 @@ const rawRuntimeConfig: CommandModule<object, RuntimeConfigArgs> = {
 
 export const rawCommand: CommandModule<object, object> = {
   command: 'raw <command>',
-  describe: 'lower-level operations: a rootfs only, or a config.json only',
-  builder: (y) => y.command(rawUnpack as never).command(rawRuntimeConfig as never).demandCommand(1, 'name a raw command: unpack or runtime-config'),
+  describe: 'lower-level operations: a rootfs only, a config.json only, a tar as a layer',
+  builder: (y) => y.command(rawUnpack as never).command(rawRuntimeConfig as never).command(rawAddLayerCommand as never).demandCommand(1, 'name a raw command: unpack, runtime-config or add-layer'),
   handler: () => {},
 };
