@@ -6,9 +6,10 @@ import { dirname } from 'node:path';
 import { OciBundleError, type WarnFn } from './errors.js';
 import { createTempFileSync } from './host/temp.js';
 import { RootFS } from './fs/rootfs.js';
+import { assertOutsideSources, assertPathArg } from './host/guard.js';
 import type { ImageConfig } from './image/index.js';
 import { openImage } from './open-image.js';
-import type { SourceOptions } from './source/index.js';
+import { localSourcePaths, type SourceOptions } from './source/index.js';
 import { generateRuntimeConfig, type GenerateOptions, type IdMap, type RuntimeSpec, type ShapeOptions } from './spec/index.js';
 
 /** Flags of config.json; the shaping options (args, env, mounts, patch ...) are ShapeOptions. */
@@ -92,6 +93,9 @@ export interface WriteRuntimeConfigOptions extends Omit<RuntimeConfigOptions, 'p
 
 /** `raw runtime-config`: write only config.json for an image. */
 export async function writeRuntimeConfig(opts: WriteRuntimeConfigOptions): Promise<RuntimeSpec> {
+  assertPathArg(opts.config, 'config');
+  // never over a file of the source (`raw runtime-config --force --image L L/index.json`)
+  assertOutsideSources(opts.config, 'config', localSourcePaths(opts.image, opts.source ?? {}));
   if (existsSync(opts.config) && !opts.force) {
     throw new OciBundleError('EEXIST', `${opts.config} exists (use --force to replace it)`);
   }

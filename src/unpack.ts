@@ -1,8 +1,9 @@
 // `unpack` and `raw unpack` as library functions: resolve the image, build the rootfs under a
 // temporary name, stream every layer through verification, decompression, diff_id hashing and
-// the applier, then rename into place and write config.json last. Any failure or abort
-// removes what this run made; a SIGKILLed run leaves only a `.ocibundle-*.tmp` name behind,
-// which the next run clears. Owns the bundle's life cycle, not the semantics of entries.
+// the applier, then rename into place (what it replaces moved aside first) and write
+// config.json last. Any failure or abort removes what this run made; a SIGKILLed run leaves a
+// complete bundle or one without config.json, plus `.ocibundle-*.tmp` names the next run
+// clears. Owns the bundle's life cycle (host paths through src/host/guard), not entry semantics.
 import { chmodSync, lstatSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { OciBundleError, type WarnFn } from './errors.js';

@@ -142,6 +142,12 @@ const cases: Case[] = [
     code: 'EEXIST',
   },
   {
+    name: 'raw runtime-config --force onto a file of the source layout (L/index.json)',
+    run: (w) => ({ args: ['raw', 'runtime-config', '--force', '--image', w.image, join(w.layout, 'index.json')], names: join(w.layout, 'index.json') }),
+    code: 'EUSAGE',
+  },
+  { name: 'raw runtime-config --force with an empty CONFIG', run: (w) => ({ args: ['raw', 'runtime-config', '--force', '--image', w.image, ''] }), code: 'EUSAGE' },
+  {
     name: 'raw unpack --force onto a mount point',
     needsRoot: true,
     run: (w) => {
