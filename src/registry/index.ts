@@ -26,8 +26,6 @@ export interface RegistryOptions extends Omit<HttpOptions, 'tlsVerify'> {
   cacheDir?: string;
   /** Environment for locating default auth files (tests); default process.env. */
   env?: NodeJS.ProcessEnv;
-  /** Warnings (a corrupt cache entry that was fetched again). */
-  onWarning?: WarnFn;
 }
 
 export interface OpenedRegistry {
