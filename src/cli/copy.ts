@@ -17,6 +17,7 @@ export interface SourceArgs {
   'cache-dir'?: string;
   'speed-limit'?: number;
   'speed-time'?: number;
+  'trust-realm'?: string[];
   platform?: string;
 }
 
@@ -27,7 +28,8 @@ export function sourceOptions<T>(y: Argv<T>) {
     .option('tls-verify', { type: 'boolean', default: true, describe: 'verify registry TLS certificates (--tls-verify=false for a local registry)' })
     .option('cache-dir', { type: 'string', requiresArg: true, describe: 'keep verified registry blobs here; later pulls reuse them' })
     .option('speed-limit', { type: 'number', requiresArg: true, describe: 'a blob transfer slower than this many bytes per --speed-time is broken off and resumed (default 1024)' })
-    .option('speed-time', { type: 'number', requiresArg: true, describe: 'seconds for --speed-limit (default 30)' });
+    .option('speed-time', { type: 'number', requiresArg: true, describe: 'seconds for --speed-limit (default 30)' })
+    .option('trust-realm', { type: 'string', array: true, requiresArg: true, describe: 'also send registry credentials to a token realm on this other host (repeatable; see README, Security)' });
 }
 
 function positive(v: number | undefined, flag: string): number | undefined {
@@ -47,6 +49,7 @@ export function sourceOptionsOf(args: SourceArgs): SourceOptions {
   if (bytes !== undefined) registry.lowSpeedBytes = bytes;
   if (secs !== undefined) registry.lowSpeedMs = secs * 1000;
   registry.onWarning = stderrWarner();
+  if (args['trust-realm'] !== undefined) registry.trustRealms = args['trust-realm'].map(String);
   return { ...(args.platform === undefined ? {} : { platform: args.platform }), registry };
 }
 

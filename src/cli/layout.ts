@@ -121,6 +121,7 @@ export const statCommand: CommandModule<object, ImageArgs> = {
       .option('creds', { type: 'string', requiresArg: true, describe: 'registry credentials USER:PASS for docker:// sources (never printed)' })
       .option('authfile', { type: 'string', requiresArg: true, describe: 'auth.json / docker config.json with registry credentials' })
       .option('tls-verify', { type: 'boolean', default: true, describe: 'verify registry TLS certificates' })
+      .option('trust-realm', { type: 'string', array: true, requiresArg: true, describe: 'also send registry credentials to a token realm on this other host' })
       .example('$0 stat --image ./busybox:latest', 'manifest, config and history sections')
       .example('$0 stat --image docker-archive:busybox.tar', 'any source name works')
       .example('$0 stat --image ./multi:latest --platform linux/arm64 --json', '{"manifest":{"descriptor","blob"},"config":{...},"history":[...]}') as unknown as Argv<ImageArgs>,

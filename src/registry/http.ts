@@ -7,6 +7,7 @@ import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http'
 import https from 'node:https';
 import { OciBundleError, type WarnFn } from '../errors.js';
 import { parseChallenge, type Challenge, type Credentials } from './auth.js';
+import { realmVerdict } from './realm.js';
 import type { RegistryRef } from './ref.js';
 
 export interface HttpOptions {
@@ -28,6 +29,8 @@ export interface HttpOptions {
   lowSpeedMs?: number;
   /** Notices for the user (a registry asking to wait); the CLI prints them on stderr. */
   onWarning?: WarnFn;
+  /** Token realm hosts on other hosts that may receive the credentials (realm.ts has the rule). */
+  trustRealms?: string[];
 }
 
 /** The attempts one transfer may still make: its requests and its body resumes share them. */
@@ -111,6 +114,9 @@ export class RegistryHttp {
   private readonly maxRetryAfterMs: number;
   private readonly onWarning: WarnFn | undefined;
   readonly lowSpeed: { bytes: number; ms: number };
+  private readonly trustRealms: string[];
+  /** Why the credentials were kept from a token realm (named when access is then refused). */
+  private withheld: string | undefined;
   /** Requests sent, by kind (tests and progress). */
   readonly counts = { requests: 0, retries: 0, tokens: 0 };
 
@@ -124,6 +130,7 @@ export class RegistryHttp {
     this.maxRetryAfterMs = opts.maxRetryAfterMs ?? MAX_RETRY_AFTER_MS;
     this.onWarning = opts.onWarning;
     this.lowSpeed = { bytes: opts.lowSpeedBytes ?? 1024, ms: opts.lowSpeedMs ?? 30_000 };
+    this.trustRealms = opts.trustRealms ?? [];
   }
 
   newBudget(): RetryBudget {
@@ -151,6 +158,12 @@ export class RegistryHttp {
       this.onWarning?.({ code: 'registry-retry-after', message: `registry ${url.host} answered ${res.statusCode} and asked to wait ${secs(ms)} (Retry-After)${capped}` });
     }
     return wait;
+  }
+
+  /** Who asked, for messages: the user, or anonymous access (and why credentials were withheld). */
+  private who(): string {
+    if (this.withheld) return `anonymous access (credentials withheld: ${this.withheld}; allow it with --trust-realm)`;
+    return this.creds ? `user ${JSON.stringify(this.creds.username)}` : 'anonymous access';
   }
 
   get where(): string {
@@ -282,19 +295,28 @@ export class RegistryHttp {
       throw new OciBundleError('EAUTH', `${this.where}: bearer challenge without a usable realm`);
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new OciBundleError('EAUTH', `${this.where}: token realm has unsupported scheme ${url.protocol}`);
-    if (this.creds && this.tlsVerify && url.protocol === 'http:') {
+    // credentials go to the registry's own host, or another one only by realm.ts's rule
+    let creds = this.creds;
+    if (creds) {
+      const v = realmVerdict(this.ref.apiHost, url, this.trustRealms);
+      if (!v.send) {
+        this.withheld = v.why;
+        creds = undefined;
+      }
+    }
+    if (creds && this.tlsVerify && url.protocol === 'http:') {
       throw new OciBundleError('EAUTH', `${this.where}: refusing to send credentials to plain-http token realm ${url.host} (tls verification is on)`);
     }
     if (ch.params['service'] !== undefined) url.searchParams.set('service', ch.params['service']);
     url.searchParams.set('scope', scope);
     const headers: OutgoingHttpHeaders = { 'user-agent': USER_AGENT, accept: 'application/json' };
-    if (this.creds) headers['authorization'] = this.creds.basic();
+    if (creds) headers['authorization'] = creds.basic();
     this.counts.tokens++;
     const res = await this.following(url, 'GET', headers);
     const status = res.statusCode ?? 0;
     if (status === 401 || status === 403) {
       res.resume();
-      throw new OciBundleError('EAUTH', `${this.where}: token server ${url.host} refused ${this.creds ? `the credentials of user ${JSON.stringify(this.creds.username)}` : 'anonymous access'} (${status})`);
+      throw new OciBundleError('EAUTH', `${this.where}: token server ${url.host} refused ${creds ? `the credentials of user ${JSON.stringify(creds.username)}` : this.who()} (${status})`);
     }
     if (status !== 200) {
       res.resume();
@@ -350,8 +372,7 @@ export class RegistryHttp {
       }
       if (status === 401 || status === 403) {
         const code = method === 'GET' ? await errorCodeOf(res) : (res.resume(), '');
-        const who = this.creds ? `user ${JSON.stringify(this.creds.username)}` : 'anonymous access';
-        throw new OciBundleError('EAUTH', `${this.where}: access denied to ${who} (${status})${code}`);
+        throw new OciBundleError('EAUTH', `${this.where}: access denied to ${this.who()} (${status})${code}`);
       }
       return res;
     }

@@ -2,7 +2,7 @@
 // the manifest (or index) for the tag or digest and returns a read-only Layout over the
 // registry whose index.json has that one entry, so resolveInLayout/openBlob/unpack work
 // unchanged. Only the public surface lives here; HTTP, auth, store and cache are siblings.
-import { OciBundleError, type WarnFn } from '../errors.js';
+import { OciBundleError } from '../errors.js';
 import { openBlob } from '../image/blob.js';
 import type { Layout } from '../image/layout.js';
 import { REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from '../image/types.js';
@@ -26,8 +26,6 @@ export interface RegistryOptions extends Omit<HttpOptions, 'tlsVerify'> {
   cacheDir?: string;
   /** Environment for locating default auth files (tests); default process.env. */
   env?: NodeJS.ProcessEnv;
-  /** Warnings (a corrupt cache entry that was fetched again). */
-  onWarning?: WarnFn;
 }
 
 export interface OpenedRegistry {

@@ -27,6 +27,10 @@ export interface FakeOptions {
   fail503?: number;
   /** Blob GETs answer 307 to a second server that serves the bytes. */
   redirectBlobs?: boolean;
+  /** Blob GETs answer 307 with exactly this Location (unparseable or odd schemes). */
+  blobLocation?: string;
+  /** The loopback address the token server listens on and its realm names (default 127.0.0.1; 127.0.0.2 is "another host"). */
+  realmHost?: string;
   /** Flip the first byte of these blobs when serving them. */
   tamper?: Set<string>;
   /** Send a Docker-Content-Digest that does not match the manifest. */
@@ -54,9 +58,9 @@ export interface FakeRegistry {
   close(): Promise<void>;
 }
 
-function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; port: number }> {
+function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, address = '127.0.0.1'): Promise<{ server: Server; port: number }> {
   const server = createServer(handler);
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as AddressInfo).port })));
+  return new Promise((resolve) => server.listen(0, address, () => resolve({ server, port: (server.address() as AddressInfo).port })));
 }
 
 function blobFile(dir: string, digest: string): string | undefined {
@@ -161,7 +165,7 @@ export async function startFakeRegistry(o: FakeOptions): Promise<FakeRegistry> {
         }
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ token, expires_in: 300 }));
-      })
+      }, o.realmHost)
     : undefined;
   if (tokenSrv) servers.push(tokenSrv.server);
 
@@ -177,7 +181,7 @@ export async function startFakeRegistry(o: FakeOptions): Promise<FakeRegistry> {
       const m = /^\/v2\/(.+?)\/(?:manifests|blobs)\//.exec(url);
       const scope = m ? `,scope="repository:${m[1]}:pull"` : '';
       res.writeHead(401, {
-        'www-authenticate': `Bearer realm="http://127.0.0.1:${tokenSrv!.port}/token",service="fake-registry"${scope}`,
+        'www-authenticate': `Bearer realm="http://${o.realmHost ?? '127.0.0.1'}:${tokenSrv!.port}/token",service="fake-registry"${scope}`,
         'content-type': 'application/json',
       });
       return res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'token' }] }));
@@ -215,6 +219,10 @@ export async function startFakeRegistry(o: FakeOptions): Promise<FakeRegistry> {
         failures++;
         res.writeHead(503, { 'content-type': 'application/json' });
         return res.end('{"errors":[{"code":"UNAVAILABLE"}]}');
+      }
+      if (o.blobLocation !== undefined && req.method === 'GET') {
+        res.writeHead(307, { location: o.blobLocation });
+        return res.end();
       }
       if (blobs && req.method === 'GET') {
         res.writeHead(307, { location: `http://127.0.0.1:${blobs.port}/storage/${digest}?sig=x` });
