@@ -131,6 +131,14 @@ const cases: Case[] = [
     skip: noShell,
   },
   {
+    // sysfs cannot be mounted in a user namespace without its own network namespace: /sys is a bind.
+    name: 'shaped: --net host with --uid-map/--gid-map sees the host interfaces',
+    config: { Cmd: ['/probe'] },
+    flags: ['--uid-map', '0:1337:65535', '--gid-map', '0:8888:65535', '--net', 'host', ...sh('ls /sys/class/net')],
+    expect: (o) => assert.deepEqual(o.trim().split(/\s+/).sort(), readdirSync('/sys/class/net').sort()),
+    skip: noShell,
+  },
+  {
     name: 'shaped: without --net host only loopback',
     config: { Cmd: ['/probe'] },
     flags: sh('ls /sys/class/net'),

@@ -1,7 +1,7 @@
 // The shaping flags of `unpack` and `raw runtime-config` through the real CLI: each flag's
 // effect on config.json (both commands write the same document), repeatable flags taking one
 // value each (the bundle positional is never swallowed), and bad values failing with exit 2,
-// one EUSAGE line and nothing written.
+// one EUSAGE line and nothing written; the library's typed options give the same document.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { gzip, makeTar } from '../../fixtures/tar.js';
 import { writeLayout } from '../../fixtures/layout.js';
 import { runCli, scratchDir } from '../helpers/cli.js';
 import type { RuntimeSpec } from '../../src/spec/index.js';
+import { unpack, writeRuntimeConfig } from '../../src/index.js';
 
 function layout(dir: string): string {
   const path = join(dir, 'layout');
@@ -139,6 +140,39 @@ test('shaping flags through the CLI', async (t) => {
         assert.ok(!existsSync(cfg), 'no config.json written');
       });
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the library takes the same shaping as typed options', async () => {
+  const dir = scratchDir('shape-lib');
+  try {
+    const img = `${layout(dir)}:latest`;
+    const patch = join(dir, 'patch.json');
+    writeFileSync(patch, JSON.stringify({ process: { noNewPrivileges: false } }));
+    const flags = [
+      '--entrypoint', '["/x"]', '--cmd', 'y', '--env', 'A=flag', '--cwd', '/w', '--user', 'alice:extra', '--hostname', 'lib',
+      '--mount', 'type=bind,src=/etc,dst=/e,ro', '--mount', 'type=tmpfs,dst=/t,size=1m,mode=700',
+      '--annotation', 'k=v', '--readonly-rootfs', '--net', 'host', '--config-patch', patch,
+    ];
+    const cli = join(dir, 'cli');
+    const u = runCli(['unpack', '--image', img, ...flags, cli]);
+    assert.equal(u.status, 0, u.stderr);
+    const shape = {
+      entrypoint: ['/x'], cmd: ['y'], env: ['A=flag'], cwd: '/w', user: 'alice:extra', hostname: 'lib',
+      mounts: [{ type: 'bind' as const, source: '/etc', destination: '/e', readonly: true }, { type: 'tmpfs' as const, destination: '/t', size: '1m', mode: 0o700 }],
+      annotations: { k: 'v' }, readonlyRootfs: true, net: 'host' as const, configPatch: { process: { noNewPrivileges: false } },
+    };
+    const lib = join(dir, 'lib');
+    await unpack({ image: img, bundle: lib, ...shape });
+    const want = readFileSync(join(cli, 'config.json'), 'utf8');
+    assert.equal(readFileSync(join(lib, 'config.json'), 'utf8'), want);
+    const cfg = join(dir, 'lib-config.json');
+    await writeRuntimeConfig({ image: img, config: cfg, rootfs: join(lib, 'rootfs'), ...shape });
+    assert.equal(readFileSync(cfg, 'utf8'), want);
+    await assert.rejects(unpack({ image: img, bundle: join(dir, 'bad'), mounts: [{ type: 'tmpfs', destination: '/proc/x' }] }), { code: 'EUSAGE' });
+    assert.ok(!existsSync(join(dir, 'bad')));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
