@@ -300,3 +300,40 @@ test('differential with umoci 0.4.7: it unpacks our repacked image to our tree, 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('gc running next to repack and insert never removes their new blobs', { skip, timeout: 180_000 }, async () => {
+  const dir = scratchDir('repack-gc');
+  try {
+    const layout = join(dir, 'layout');
+    writeRichImage(layout);
+    const b = join(dir, 'b');
+    ok(['unpack', '--image', `${layout}:latest`, b]);
+    writeFileSync(join(b, 'rootfs/opt/big'), Buffer.alloc(48 << 20, 7));
+    const { spawn } = await import('node:child_process');
+    const bin = join(process.cwd(), 'bin/ocibundle');
+    let stop = false;
+    let gcs = 0;
+    const gcLoop = (async () => {
+      while (!stop) {
+        await new Promise<void>((res) => spawn(process.execPath, [bin, 'gc', '--layout', layout], { stdio: 'ignore' }).on('close', () => res()));
+        gcs++;
+      }
+    })();
+    try {
+      for (let i = 0; i < 3; i++) {
+        ok(['repack', '--image', `${layout}:r${i}`, b]);
+        ok(['insert', '--image', `${layout}:r${i}`, join(b, 'rootfs/opt/big'), `/opt/copy${i}`]);
+      }
+    } finally {
+      stop = true;
+      await gcLoop;
+    }
+    assert.ok(gcs > 0, 'gc ran meanwhile');
+    const v = runCli(['validate', '--layout', layout]);
+    assert.equal(v.status, 0, v.stdout + v.stderr);
+    ok(['raw', 'unpack', '--image', `${layout}:r2`, join(dir, 'out')]);
+    assert.equal(statSync(join(dir, 'out/opt/copy2')).size, 48 << 20);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
