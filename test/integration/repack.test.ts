@@ -337,3 +337,34 @@ test('gc running next to repack and insert never removes their new blobs', { ski
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a bundle unpacked through an image index: repack writes a new index, other platforms kept', { skip }, async () => {
+  const dir = scratchDir('repack-index');
+  try {
+    const { writeLayout, gzip } = await import('../../fixtures/layout.js');
+    const { makeTar } = await import('../../fixtures/tar.js');
+    const layout = join(dir, 'layout');
+    const layer = gzip(makeTar([{ name: 'etc/', type: 'dir' }, { name: 'etc/os', content: 'base' }]));
+    writeLayout(layout, { indexes: [{ tag: 'multi', images: [{ layers: [layer], platform: 'linux/amd64' }, { layers: [layer], platform: 'linux/arm64/v8' }] }] });
+    const b = join(dir, 'b');
+    ok(['unpack', '--platform', 'linux/amd64', '--image', `${layout}:multi`, b]);
+    const meta = JSON.parse(readFileSync(join(b, 'umoci.json'), 'utf8'));
+    assert.equal(meta.from_descriptor_path.descriptor_walk.length, 2, 'index entry, then the manifest');
+    writeFileSync(join(b, 'rootfs/etc/os'), 'changed');
+    ok(['repack', '--refresh-bundle', '--image', `${layout}:multi`, b]);
+    const idx = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
+    const top = idx.manifests.find((m: { annotations?: Record<string, string> }) => m.annotations?.['org.opencontainers.image.ref.name'] === 'multi');
+    assert.equal(top.mediaType, 'application/vnd.oci.image.index.v1+json');
+    const inner = JSON.parse(readFileSync(join(layout, 'blobs/sha256', top.digest.slice(7)), 'utf8'));
+    assert.deepEqual(inner.manifests.map((m: { platform: { architecture: string } }) => m.platform.architecture).sort(), ['amd64', 'arm64']);
+    for (const [arch, want] of [['linux/amd64', 'changed'], ['linux/arm64/v8', 'base']] as const) {
+      const out = join(dir, `out-${arch.replace(/\//g, '-')}`);
+      ok(['raw', 'unpack', '--platform', arch, '--image', `${layout}:multi`, out]);
+      assert.equal(readFileSync(join(out, 'etc/os'), 'utf8'), want);
+    }
+    const refreshed = JSON.parse(readFileSync(join(b, 'umoci.json'), 'utf8'));
+    assert.equal(refreshed.from_descriptor_path.descriptor_walk[0].digest, top.digest, '--refresh-bundle points at the new index');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
