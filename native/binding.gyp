@@ -8,6 +8,7 @@
         "stat.c",
         "xattr.c",
         "meta.c",
+        "copy.c",
         "init.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE", "_FILE_OFFSET_BITS=64"],

@@ -35,7 +35,8 @@ static napi_value init(napi_env env, napi_value exports) {
       FN("setMetaAt", n_set_meta_at), FN("fsetxattr", n_fsetxattr),   FN("lsetxattr", n_lsetxattr),
       FN("lsetxattrat", n_lsetxattrat), FN("flistxattr", n_flistxattr), FN("llistxattr", n_llistxattr),
       FN("llistxattrat", n_llistxattrat), FN("fgetxattr", n_fgetxattr), FN("lgetxattr", n_lgetxattr),
-      FN("lgetxattrat", n_lgetxattrat), FN("flock", n_flock),
+      FN("lgetxattrat", n_lgetxattrat), FN("flock", n_flock),         FN("ficlone", n_ficlone),
+      FN("copyFileRange", n_copy_file_range),
   };
   if (napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns) != napi_ok) return NULL;
 

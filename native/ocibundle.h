@@ -111,4 +111,8 @@ int apply_xattrs(napi_env env, napi_value names, napi_value values, const char *
 int xattr_set_fd(void *ctx, const char *name, const void *val, size_t len);
 int xattr_set_path(void *ctx, const char *name, const void *val, size_t len);
 
+/* copy.c */
+napi_value n_ficlone(napi_env env, napi_callback_info info);
+napi_value n_copy_file_range(napi_env env, napi_callback_info info);
+
 #endif

@@ -11,13 +11,14 @@ import { assertOutsideSources, assertPathArg, assertReplaceable } from './host/g
 import { RootFS } from './fs/rootfs.js';
 import { pidAlive } from './host/owner.js';
 import { parseTempName, tempName } from './host/temp.js';
-import { type Descriptor, type ResolvedImage } from './image/index.js';
+import { removeTree as removeTreeUnguarded } from './fs/remove-tree.js';
+import type { ResolvedImage } from './image/index.js';
+import { applyLayerBytes } from './pipeline/apply-layer.js';
 import { layerStreams } from './pipeline/layer-stream.js';
 import { openImage } from './open-image.js';
 import { localSourcePaths, type SourceOptions } from './source/index.js';
 import { step } from './test-hooks.js';
 import { Applier, type ApplyStats } from './layer/apply.js';
-import { TarParser } from './layer/tar.js';
 import type { IdMap } from './layer/ids.js';
 import { buildRuntimeConfig, readUserDb, writeFileAtomic, type RuntimeConfigOptions } from './runtime-config.js';
 import { checkShape } from './spec/index.js';
@@ -54,6 +55,12 @@ export interface UnpackOptions extends Omit<RuntimeConfigOptions, 'passwd' | 'gr
   onProgress?: (p: UnpackProgress) => void;
   /** Write umoci.json and the mtree into the bundle, for repack by ocibundle or umoci (default true). */
   mtree?: boolean;
+  /** A layer store directory (see src/store): layers are extracted there once and reused. */
+  store?: string;
+  /** With `store`: BUNDLE/rootfs becomes an overlay mount of the store's layers. */
+  overlay?: boolean;
+  /** Called with the store's per-layer results (hit or extracted), for the summary. */
+  onStoreLayers?: (results: ('hit' | 'extracted')[]) => void;
   /** Force the component-walk resolver instead of openat2 (tests). */
   resolver?: 'openat2' | 'walk' | 'auto';
 }
@@ -74,10 +81,9 @@ export interface UnpackSummary {
   stats: ApplyStats;
   resolver: 'openat2' | 'walk';
   ms: number;
+  /** With a store: its directory and, per layer, whether it was there already or extracted now. */
+  store?: { dir: string; layers: ('hit' | 'extracted')[]; overlay: boolean };
 }
-
-/** The longest stretch of layer work without a turn of the event loop (signals, aborts). */
-const YIELD_MS = 20;
 
 export async function unpack(opts: UnpackOptions): Promise<UnpackSummary> {
   const started = performance.now();
@@ -97,6 +103,10 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackSummary> {
 
 async function unpackResolved(img: ResolvedImage, opts: UnpackOptions, started: number, sources: string[]): Promise<UnpackSummary> {
   const warn: WarnFn = opts.onWarning ?? (() => {});
+  if (opts.overlay) {
+    if (opts.store === undefined) throw new OciBundleError('EUSAGE', '--overlay needs --store');
+    return (await import('./unpack-overlay.js')).unpackOverlay(img, opts, started);
+  }
   const targets = planTargets(opts, sources, warn);
   opts.signal?.addEventListener('abort', () => step('aborted'), { once: true });
   const tmpRootfs = join(targets.workDir, tempName('rootfs'));
@@ -114,9 +124,11 @@ async function unpackResolved(img: ResolvedImage, opts: UnpackOptions, started: 
       keepDirlinks: opts.keepDirlinks ?? false,
       diskPath: tmpRootfs,
       warn,
+      verbatim: opts.store !== undefined, // store layers are already mapped and filtered
       ...(opts.maxSize === undefined ? {} : { maxBytes: opts.maxSize }),
     });
-    const layers = await applyLayers(img, applier, opts);
+    let storeResults: ('hit' | 'extracted')[] | null = null;
+    const layers = opts.store === undefined ? await applyLayers(img, applier, opts) : await storeLayers(img, applier, { ...opts, onStoreLayers: (r) => (storeResults = r) }, tmpRootfs);
     applier.finish();
     recorder?.finish(fs);
     let configText: string | null = null;
@@ -139,6 +151,7 @@ async function unpackResolved(img: ResolvedImage, opts: UnpackOptions, started: 
       stats: applier.stats,
       resolver,
       ms: Math.round(performance.now() - started),
+      ...(storeResults && opts.store !== undefined ? { store: { dir: resolve(opts.store), layers: storeResults, overlay: false } } : {}),
     };
   } catch (e) {
     fs?.close();
@@ -166,13 +179,7 @@ async function applyLayers(img: ResolvedImage, applier: Applier, opts: UnpackOpt
   try {
     for (const [i, desc] of img.layers.entries()) {
       opts.onProgress?.({ layer: i, layers: img.layers.length, compressedDone, compressedTotal });
-      try {
-        await applyLayer(desc, streams.layer(i), applier, opts.signal);
-      } catch (e) {
-        // A tampered blob usually breaks decompression or the tar first: name the real fault.
-        const tampered = opts.signal?.aborted ? null : await streams.fault(i);
-        throw tampered ? new OciBundleError(tampered.code, tampered.message, { cause: e }) : e;
-      }
+      await applyLayerBytes(streams, i, desc, applier.layer(), () => applier.abort(), opts.signal);
       compressedDone += desc.size;
       opts.onProgress?.({ layer: i, layers: img.layers.length, compressedDone, compressedTotal });
       out.push({ digest: desc.digest, diffId: diffIds[i]!, mediaType: desc.mediaType, size: desc.size });
@@ -183,35 +190,12 @@ async function applyLayers(img: ResolvedImage, applier: Applier, opts: UnpackOpt
   return out;
 }
 
-/**
- * One layer: its verified, decompressed bytes (see src/pipeline) -> tar parser -> applier.
- * Bytes after the end-of-archive marker are still read (and hashed) by the source.
- */
-async function applyLayer(desc: Descriptor, source: AsyncIterable<Buffer>, applier: Applier, signal: AbortSignal | undefined): Promise<void> {
-  const parser = new TarParser(applier.layer());
-  const interrupted = () => new OciBundleError('EINTERRUPTED', 'unpack interrupted');
-  try {
-    let since = performance.now();
-    for await (const chunk of source) {
-      if (signal?.aborted) throw interrupted();
-      if (!parser.finished) parser.write(chunk);
-      // Queued chunks arrive as microtasks, which never let a signal handler run: give the
-      // event loop a turn every few ms, so SIGINT/SIGTERM stop the applier at once.
-      if (performance.now() - since > YIELD_MS) {
-        await new Promise((r) => setImmediate(r));
-        if (signal?.aborted) throw interrupted();
-        since = performance.now();
-      }
-    }
-    parser.end();
-  } catch (e) {
-    applier.abort();
-    step('applier-stopped');
-    if (e instanceof OciBundleError) throw e;
-    const code = (e as { code?: string }).code;
-    if (code === 'ENOSPC' || code === 'EDQUOT') throw new OciBundleError('ELIMIT', `layer ${desc.digest}: disk full`, { cause: e });
-    throw new OciBundleError('ETAR', `layer ${desc.digest}: ${(e as Error).message}`, { cause: e });
-  }
+/** `--store` without --overlay: layers from the store (extracted there when missing), replayed. */
+async function storeLayers(img: ResolvedImage, applier: Applier, opts: UnpackOptions, tmpRootfs: string): Promise<LayerSummary[]> {
+  const { rootfsFromStore } = await import('./store/index.js');
+  const results = await rootfsFromStore(img, opts.store!, applier, { ...opts, warn: opts.onWarning ?? (() => {}) }, tmpRootfs);
+  opts.onStoreLayers?.(results);
+  return img.layers.map((d, i) => ({ digest: d.digest, diffId: img.config.rootfs.diff_ids[i]!, mediaType: d.mediaType, size: d.size }));
 }
 
 interface Targets {
@@ -315,19 +299,7 @@ function warnUnsearchable(rootfs: string, uidMap: IdMap[], warn: WarnFn): void {
 function removeTree(p: string, sources: string[] = []): void {
   if (!exists(p)) return;
   assertReplaceable(p, { what: 'temporary tree', sources });
-  try {
-    rmSync(p, { recursive: true, force: true });
-    return;
-  } catch (e) {
-    if (!lstatSync(p, { throwIfNoEntry: false })?.isDirectory()) throw e;
-  }
-  const fs = RootFS.open(p);
-  try {
-    for (const name of fs.readdir('.')) fs.remove(name);
-  } finally {
-    fs.close();
-  }
-  rmSync(p, { recursive: true, force: true });
+  removeTreeUnguarded(p);
 }
 
 /** Temp names of this process still in use (library callers may run several unpacks at once). */

@@ -8,5 +8,6 @@ import { repackCommand } from './repack.js';
 import { newCommand } from './new.js';
 import { configCommand } from './config.js';
 import { insertCommand } from './insert.js';
+import { mountCommand, storeCommand, umountCommand } from './store.js';
 
-export const commands: CommandModule<any, any>[] = [unpackCommand, rawCommand, repackCommand, newCommand, configCommand, insertCommand, copyCommand, ...layoutCommands];
+export const commands: CommandModule<any, any>[] = [unpackCommand, rawCommand, repackCommand, newCommand, configCommand, insertCommand, copyCommand, storeCommand, mountCommand, umountCommand, ...layoutCommands];

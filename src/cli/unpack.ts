@@ -9,6 +9,7 @@ import { parseIdMap } from '../spec/idmap.js';
 import type { UnpackOptions, UnpackProgress, UnpackSummary } from '../unpack.js';
 import { printJson, printMessage, stderrWarner } from './output.js';
 import { withSignals } from './signals.js';
+import { storeDirOf } from './store.js';
 import { SOURCE_NAMES, sourceOptions, sourceOptionsOf, type SourceArgs } from './copy.js';
 import { shapeOptions, shapeOptionsOf, type ShapeArgs } from './shape-options.js';
 
@@ -27,6 +28,8 @@ interface UnpackArgs extends SourceArgs, ShapeArgs {
   mtree?: boolean;
   verbose: boolean;
   json: boolean;
+  store?: string;
+  overlay?: boolean;
 }
 
 function imageOption<T>(y: Argv<T>) {
@@ -54,7 +57,8 @@ function layerOptions<T>(y: Argv<T>) {
     .option('keep-dirlinks', { type: 'boolean', default: false, describe: "keep a lower layer's symlink to a directory where an upper layer has a directory (as umoci)" })
     .option('max-size', { type: 'string', describe: 'cap on the bytes of file content written, e.g. 2G, 500M' })
     .option('verbose', { type: 'boolean', default: false, describe: 'report progress on stderr even when it is not a terminal' })
-    .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary on stdout' });
+    .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary on stdout' })
+    .option('store', { type: 'string', describe: 'use a layer store: each layer extracted once, reused (value optional: $XDG_CACHE_HOME/ocibundle, else ~/.cache/ocibundle)' });
 }
 
 export function parseSize(text: string): number {
@@ -116,6 +120,8 @@ async function runUnpack(args: UnpackArgs, rootfsOnly: boolean): Promise<void> {
     opts.source = sourceOptionsOf(args);
     if (args['max-size'] !== undefined) opts.maxSize = parseSize(args['max-size']);
     if (progress) opts.onProgress = progress;
+    if (args.store !== undefined) opts.store = await storeDirOf(args.store);
+    if (args.overlay) opts.overlay = true;
     const { unpack } = await import('../unpack.js');
     return unpack(opts);
   });
@@ -130,11 +136,13 @@ export const unpackCommand: CommandModule<object, UnpackArgs> = {
   describe: 'unpack an image into an OCI runtime bundle (BUNDLE/rootfs + BUNDLE/config.json)',
   builder: (y) =>
     layerOptions(configOptions(mappingOptions(imageOption(y))))
+      .option('overlay', { type: 'boolean', default: false, describe: 'with --store: BUNDLE/rootfs is an overlay mount of the store layers (see `ocibundle umount`)' })
       .positional('bundle', { type: 'string', demandOption: true, describe: 'bundle directory (created with mode 0700)' })
       .option('mtree', { type: 'boolean', default: true, describe: 'write umoci.json and sha256_<manifest>.mtree for repack (--no-mtree to skip)' })
       .example('$0 unpack --image busybox:latest bundle', 'then: runc run -b bundle ctr')
       .example('$0 unpack --image debian@sha256:... --platform linux/arm64/v8 bundle', 'a digest and a platform')
-      .example('$0 unpack --rootless --image busybox bundle', 'as an unprivileged user') as unknown as Argv<UnpackArgs>,
+      .example('$0 unpack --rootless --image busybox bundle', 'as an unprivileged user')
+      .example('$0 unpack --store=/var/cache/ocibundle --overlay --image busybox bundle', 'an overlay bundle from the layer store') as unknown as Argv<UnpackArgs>,
   handler: (args) => runUnpack(args, false),
 };
 

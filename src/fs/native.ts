@@ -85,6 +85,10 @@ export interface NativeAddon {
   fgetxattr(fd: number, name: string): Buffer;
   lgetxattr(path: PathArg, name: string): Buffer;
   lgetxattrat(dirfd: number, entry: PathArg, name: string): Buffer;
+  /** ioctl(dstFd, FICLONE, srcFd): share src's extents (EOPNOTSUPP/EXDEV/EINVAL where unsupported). */
+  ficlone(dstFd: number, srcFd: number): void;
+  /** copy_file_range from offset 0 of src to offset 0 of dst; returns the bytes copied. */
+  copyFileRange(srcFd: number, dstFd: number, length: number): number;
   constants: NativeConstants;
 }
 

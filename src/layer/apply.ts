@@ -11,6 +11,7 @@ import { classifyWhiteout, LayerAdds } from './whiteout.js';
 import { decideXattr } from './xattrs.js';
 import { mapId, rootlessXattr, type IdMap } from './ids.js';
 import type { Applied, ApplyObserver } from './observer.js';
+import { cloneContent } from '../fs/clone.js';
 
 export interface ApplyOptions {
   /** No chown; owners recorded in user.rootlesscontainers; devices become empty files. */
@@ -26,6 +27,24 @@ export interface ApplyOptions {
   warn?: WarnFn;
   /** Told about every object written and removed (src/build records the bundle's mtree). */
   observer?: ApplyObserver;
+  /**
+   * 'overlay': write one layer as an overlayfs lower directory (the layer store): whiteouts
+   * become 0:0 character devices and opaque directories get `opaqueXattr`, instead of
+   * deleting lower content. Default 'flat': apply onto the rootfs built so far.
+   */
+  format?: 'flat' | 'overlay';
+  /** The opaque-directory xattr of the overlay format (trusted.overlay.opaque as root). */
+  opaqueXattr?: string;
+  /**
+   * Entries come from the layer store, already mapped and filtered: owners and xattrs are
+   * applied as given (no id maps, no xattr policy, no rootless re-encoding).
+   */
+  verbatim?: boolean;
+}
+
+/** A TarHandler that can also take a file's content from an open fd (reflink or copy). */
+export interface LayerHandler extends TarHandler {
+  onContent(srcFd: number, size: number): void;
 }
 
 export interface ApplyStats {
@@ -83,6 +102,11 @@ export class Applier {
   private readonly obs: ApplyObserver | undefined;
   private fdObserved = false;
   private fdSize = 0;
+  private readonly overlay: boolean;
+  /** Overlay format: paths of this layer that hold a whiteout device. */
+  private readonly whiteouts = new Set<string>();
+  /** Directories of the current layer that no entry declared (created as missing parents). */
+  readonly implicitDirs = new Set<string>();
 
   constructor(
     private readonly fs: RootFS,
@@ -96,16 +120,25 @@ export class Applier {
     // The runtime's mapped root must own the rootfs (it mounts /proc there), as umoci does.
     if (this.rootOwner) fs.chown('.', this.rootOwner.uid, this.rootOwner.gid);
     this.obs = opts.observer;
+    this.overlay = opts.format === 'overlay';
     this.refreshFreeSpace();
   }
 
+  /** True when the current layer had an entry for the root directory itself. */
+  get rootDeclared(): boolean {
+    return this.dirTimes.has('.');
+  }
+
   /** A TarHandler for the next layer; entries of one layer never remove each other. */
-  layer(): TarHandler {
+  layer(): LayerHandler {
     this.adds.clear();
+    this.whiteouts.clear();
+    this.implicitDirs.clear();
     return {
       onEntry: (e) => this.onEntry(e),
       onData: (chunk) => this.onData(chunk),
       onHole: (bytes) => this.onHole(bytes),
+      onContent: (fd, size) => this.onContent(fd, size),
       onEntryEnd: () => this.onEntryEnd(),
     };
   }
@@ -163,12 +196,15 @@ export class Applier {
     const wh = classifyWhiteout(path);
     if (wh.kind === 'remove') {
       this.stats.whiteouts++;
-      if (!this.adds.touches(wh.target)) this.removePath(wh.target);
+      if (this.adds.touches(wh.target)) return;
+      if (this.overlay) this.writeWhiteout(wh.target);
+      else this.removePath(wh.target);
       return;
     }
     if (wh.kind === 'opaque') {
       this.stats.whiteouts++;
-      this.makeOpaque(wh.dir);
+      if (this.overlay) this.markOpaque(wh.dir);
+      else this.makeOpaque(wh.dir);
       return;
     }
     if (path === '.') {
@@ -217,6 +253,12 @@ export class Applier {
     if (this.fdObserved) for (let left = bytes; left > 0; left -= ZEROS.length) this.obs!.data(left >= ZEROS.length ? ZEROS : ZEROS.subarray(0, left));
   }
 
+  private onContent(srcFd: number, size: number): void {
+    if (this.fd < 0) return;
+    cloneContent(srcFd, this.fd, size);
+    this.fdPos = size;
+  }
+
   private onEntryEnd(): void {
     if (this.fd < 0) return;
     const fd = this.fd;
@@ -259,9 +301,12 @@ export class Applier {
       if (st?.kind !== 'dir') {
         this.removePath(path);
         this.fs.mkdir(path, 0o700);
+        // a directory where this layer whited out lower content: hide that content
+        if (this.whiteouts.delete(path)) meta.xattrs = new Map([...(meta.xattrs ?? []), [this.opaqueName(), OPAQUE_VALUE]]);
       }
     }
     this.knownDirs.add(path);
+    this.implicitDirs.delete(path);
     const applied = this.rootless && this.unprivileged ? { ...meta, mode: meta.mode | 0o700 } : meta;
     const set = this.finishWithXattrFallback(path, applied, (m) => this.fs.setMeta(path, m));
     this.observe(path, 'dir', { ...set, mode: meta.mode });
@@ -281,7 +326,8 @@ export class Applier {
     if (target === path) return; // a link to itself: the entry already is what it names
     const st = this.fs.lstat(target);
     if (st === null) {
-      throw new OciBundleError('EPATH', `hardlink ${path} names ${e.linkname}, which does not exist in the rootfs`);
+      const where = this.overlay ? 'this layer (store mode cannot link across layers)' : 'the rootfs';
+      throw new OciBundleError('EPATH', `hardlink ${path} names ${e.linkname}, which does not exist in ${where}`);
     }
     if (st.kind === 'dir') throw new OciBundleError('EPATH', `hardlink ${path} names a directory: ${e.linkname}`);
     this.replacing(path, () => this.fs.link(target, path));
@@ -363,7 +409,13 @@ export class Applier {
     if (this.knownDirs.has(parent)) return;
     this.ensureParents(parent);
     const st = this.fs.lstat(parent);
-    if (st === null) {
+    if (st?.kind === 'char' && this.whiteouts.delete(parent)) {
+      // overlay format: `.wh.D` then `D/x` in one layer is an emptied D holding x
+      this.fs.remove(parent);
+      this.fs.mkdir(parent, 0o755);
+      this.fs.setXattr(parent, this.opaqueName(), OPAQUE_VALUE);
+      this.knownDirs.add(parent);
+    } else if (st === null) {
       try {
         this.fs.mkdir(parent, 0o755);
         if (this.rootOwner) this.fs.chown(parent, this.rootOwner.uid, this.rootOwner.gid);
@@ -372,6 +424,7 @@ export class Applier {
       }
       this.knownDirs.add(parent);
       this.obs?.implicitDir(parent);
+      this.implicitDirs.add(parent);
     } else if (st.kind === 'dir') {
       this.knownDirs.add(parent);
     } else if (st.kind !== 'symlink') {
@@ -417,15 +470,47 @@ export class Applier {
     walk(dir);
   }
 
+  /** Overlay format: a 0:0 character device at `target` hides it in lower layers. */
+  private writeWhiteout(target: string): void {
+    this.ensureParents(target);
+    this.replacing(target, () => this.fs.mknod(target, 'char', 0, 0, 0));
+    this.whiteouts.add(target);
+  }
+
+  /** Overlay format: `dir` hides every lower-layer entry below it. */
+  private markOpaque(dir: string): void {
+    if (dir !== '.') {
+      this.ensureParents(dir);
+      const st = this.fs.lstat(dir);
+      if (st?.kind !== 'dir') {
+        if (st !== null) this.removePath(dir);
+        this.fs.mkdir(dir, 0o755);
+        this.implicitDirs.add(dir);
+      }
+      this.knownDirs.add(dir);
+    }
+    try {
+      this.fs.setXattr(dir, this.opaqueName(), OPAQUE_VALUE);
+    } catch (err) {
+      throw this.wrap(err, dir);
+    }
+  }
+
+  private opaqueName(): string {
+    return this.opts.opaqueXattr ?? 'trusted.overlay.opaque';
+  }
+
   private forgetDirsUnder(path: string): void {
     for (const d of this.knownDirs) if (d !== '.' && isWithin(d, path)) this.knownDirs.delete(d);
     for (const d of this.dirTimes.keys()) if (d !== '.' && isWithin(d, path)) this.dirTimes.delete(d);
+    for (const d of this.implicitDirs) if (isWithin(d, path)) this.implicitDirs.delete(d);
   }
 
   private meta(path: string, e: TarEntry): Meta {
+    if (this.opts.verbatim) return { uid: e.uid, gid: e.gid, mode: e.mode & 0o7777, atime: e.atime ?? e.mtime, mtime: e.mtime, xattrs: new Map(e.xattrs), chown: !this.rootless };
     const xattrs = new Map<string, Buffer>();
     for (const [name, value] of e.xattrs) {
-      const d = decideXattr(name, value, this.rootless);
+      const d = this.overlay && isOverlayXattr(name) ? OVERLAY_XATTR_REFUSED : decideXattr(name, value, this.rootless);
       if (d.keep) xattrs.set(name, value);
       else if (d.warn) this.warn({ code: 'WXATTR', message: `${path}: ${d.warn}` });
     }
@@ -528,6 +613,14 @@ export class Applier {
 function mappedRoot(uidMap: IdMap[], gidMap: IdMap[]): { uid: number; gid: number } {
   const host = (maps: IdMap[]) => (maps.length === 0 ? 0 : (maps.find((m) => m.containerID === 0)?.hostID ?? -1));
   return { uid: host(uidMap), gid: host(gidMap) };
+}
+
+const OPAQUE_VALUE = Buffer.from('y');
+const OVERLAY_XATTR_REFUSED = { keep: false, warn: 'overlay xattrs of an image are not applied in store mode' } as const;
+
+/** Names an overlay file system reads as its own (trusted.* never reaches a rootfs anyway). */
+function isOverlayXattr(name: string): boolean {
+  return name.startsWith('user.overlay.') || name.startsWith('user.fuseoverlayfs.');
 }
 
 function code(err: unknown): string | undefined {

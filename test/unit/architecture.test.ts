@@ -29,6 +29,7 @@ const forbidden: Record<string, string[]> = {
   layer: ['cli', 'image', 'spec', 'unpack.ts', 'runtime-config.ts', 'yargs'],
   tar: ['cli', 'layer', 'image', 'fs', 'spec', 'build', 'source', 'unpack.ts', 'runtime-config.ts', 'yargs'],
   build: ['cli', 'yargs'],
+  store: ['cli', 'yargs', 'unpack.ts', 'runtime-config.ts'],
   'unpack.ts': ['cli', 'yargs'],
   'runtime-config.ts': ['cli', 'yargs', 'layer'],
   'index.ts': ['cli', 'yargs'],

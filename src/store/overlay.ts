@@ -1,0 +1,151 @@
+// Overlay bundles on disk: the record in BUNDLE/.ocibundle/overlay.json (store, layers, upper
+// dir overrides, driver), the upper and work dirs beside it, and mounting BUNDLE/rootfs with
+// the kernel's overlayfs (root) or fuse-overlayfs (rootless), lower dirs named relative to
+// STORE/layers (the mount helper runs there) so long stacks fit the one-page option limit.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, closeSync, existsSync, mkdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { createTempFileSync } from '../host/temp.js';
+import { join, resolve } from 'node:path';
+import { OciBundleError } from '../errors.js';
+import { RootFS } from '../fs/rootfs.js';
+import { BUNDLE_META_DIR, BUNDLE_RECORD } from './bundles.js';
+import { readMarker } from './extract.js';
+import { TREE, type LayerKey } from './paths.js';
+import { parseTime, xattrsOf } from './replay.js';
+import { mountPoints, removeStoreTree } from './remove.js';
+import type { DirOverride } from './stack.js';
+
+export type OverlayDriver = 'kernel' | 'fuse-overlayfs';
+
+export interface BundleRecord {
+  version: 1;
+  /** The registration id in STORE/bundles (see bundles.ts). */
+  id: string;
+  store: string;
+  /** Lowest layer first. */
+  layers: LayerKey[];
+  overrides: DirOverride[];
+  opaqueXattr: string;
+  driver: OverlayDriver;
+  rootless: boolean;
+}
+
+/** The kernel takes mount options up to one page; keep a margin. */
+const OPTIONS_MAX = 4000;
+
+export function metaDir(bundle: string): string {
+  return join(bundle, BUNDLE_META_DIR);
+}
+
+export function readRecord(bundle: string): BundleRecord {
+  const p = join(metaDir(bundle), BUNDLE_RECORD);
+  try {
+    return JSON.parse(readFileSync(p, 'utf8')) as BundleRecord;
+  } catch (e) {
+    throw new OciBundleError('ENOLAYOUT', `${resolve(bundle)} is not an overlay bundle (no readable ${BUNDLE_META_DIR}/${BUNDLE_RECORD})`, { cause: e });
+  }
+}
+
+export function writeRecord(bundle: string, rec: BundleRecord): void {
+  mkdirSync(metaDir(bundle), { recursive: true, mode: 0o700 });
+  const { path: tmp, fd } = createTempFileSync(metaDir(bundle), 'record', 0o600);
+  try {
+    writeSync(fd, `${JSON.stringify(rec, null, 2)}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, join(metaDir(bundle), BUNDLE_RECORD));
+}
+
+export function isMounted(path: string): boolean {
+  return mountPoints().includes(resolve(path));
+}
+
+export function chooseDriver(): OverlayDriver {
+  if (process.getuid?.() === 0) return 'kernel';
+  if (spawnSync('sh', ['-c', 'command -v fuse-overlayfs'], { stdio: 'ignore' }).status !== 0) {
+    throw new OciBundleError('EUSAGE', 'rootless overlay bundles need fuse-overlayfs (Debian package fuse-overlayfs), which is not installed; unpack without --overlay instead');
+  }
+  return 'fuse-overlayfs';
+}
+
+const UNSAFE = /[,:\\\n]/;
+
+/** Create fresh upper and work dirs holding the recorded overrides, then mount BUNDLE/rootfs. */
+export function mountBundle(bundle: string, rec: BundleRecord): void {
+  const b = resolve(bundle);
+  if (UNSAFE.test(b)) throw new OciBundleError('EUSAGE', `overlay bundle paths cannot contain ',', ':', '\\' or newlines: ${b}`);
+  const rootfs = join(b, 'rootfs');
+  if (isMounted(rootfs)) throw new OciBundleError('EEXIST', `${rootfs} is already mounted`);
+  for (const k of rec.layers) {
+    if (!readMarker(rec.store, k)) throw new OciBundleError('ENOBLOB', `layer ${k.diffId} is no longer complete in the store ${rec.store}: unpack the bundle again`);
+  }
+  const upper = join(metaDir(b), 'upper');
+  const work = join(metaDir(b), 'work');
+  removeStoreTree(upper);
+  removeStoreTree(work);
+  mkdirSync(upper, { mode: 0o755 });
+  chmodSync(upper, 0o755);
+  mkdirSync(work, { mode: 0o700 });
+  applyOverrides(upper, rec);
+  mkdirSync(rootfs, { recursive: true, mode: 0o755 });
+  const lowers = [...rec.layers].reverse().map((k) => `${k.alg}/${k.name}/${TREE}`);
+  const options = `lowerdir=${lowers.join(':')},upperdir=${upper},workdir=${work}`;
+  if (options.length > OPTIONS_MAX) {
+    throw new OciBundleError('ELIMIT', `${rec.layers.length} layers make overlay mount options of ${options.length} bytes, more than the ${OPTIONS_MAX} one mount takes`);
+  }
+  const cwd = join(rec.store, 'layers');
+  const r =
+    rec.driver === 'kernel'
+      ? spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', options, rootfs], { cwd, encoding: 'utf8' })
+      : spawnSync('fuse-overlayfs', ['-o', options, rootfs], { cwd, encoding: 'utf8' });
+  if (r.status !== 0) {
+    const why = (r.stderr || r.error?.message || `status ${r.status}`).trim().split('\n')[0];
+    throw new OciBundleError('EIO', `cannot mount the overlay at ${rootfs}: ${why}`);
+  }
+}
+
+function applyOverrides(upper: string, rec: BundleRecord): void {
+  const fs = RootFS.open(upper);
+  try {
+    for (const o of rec.overrides) {
+      if (o.w) {
+        fs.mknod(o.p, 'char', 0, 0, 0);
+        continue;
+      }
+      if (o.p !== '.') fs.mkdir(o.p, 0o700);
+      const t = parseTime(o.t);
+      fs.setMeta(o.p, { uid: o.u, gid: o.g, mode: o.m, atime: t, mtime: t, xattrs: xattrsOf({ p: o.p, k: 'dir', m: o.m, u: o.u, g: o.g, s: 0, t: o.t, ...(o.x ? { x: o.x } : {}) }, rec.opaqueXattr), chown: !rec.rootless });
+    }
+    // children made the parents' mtimes move: set them again, deepest first
+    for (const o of [...rec.overrides].reverse()) {
+      if (o.w) continue;
+      const t = parseTime(o.t);
+      fs.setTimes(o.p, t, t);
+    }
+  } finally {
+    fs.close();
+  }
+}
+
+/** Unmount BUNDLE/rootfs (when mounted) and remove the upper and work dirs. */
+export function umountBundle(bundle: string): { wasMounted: boolean } {
+  const b = resolve(bundle);
+  const rec = readRecord(b);
+  const rootfs = join(b, 'rootfs');
+  const wasMounted = isMounted(rootfs);
+  if (wasMounted) {
+    const r = rec.driver === 'kernel' || process.getuid?.() === 0 ? spawnSync('umount', [rootfs], { encoding: 'utf8' }) : spawnSync('fusermount3', ['-u', rootfs], { encoding: 'utf8' });
+    if (r.status !== 0 || isMounted(rootfs)) {
+      const why = (r.stderr || r.error?.message || `status ${r.status}`).trim().split('\n')[0];
+      throw new OciBundleError('EIO', `cannot unmount ${rootfs}: ${why}`);
+    }
+  }
+  removeStoreTree(join(metaDir(b), 'upper'));
+  removeStoreTree(join(metaDir(b), 'work'));
+  return { wasMounted };
+}
+
+export function bundleHasRecord(bundle: string): boolean {
+  return existsSync(join(metaDir(bundle), BUNDLE_RECORD));
+}

@@ -1,0 +1,94 @@
+// Builds an ordinary rootfs from store layers: each layer's manifest is replayed as tar-like
+// entries through the normal applier (verbatim metadata: maps and xattr policy were applied at
+// extraction), whiteout devices and opaque markers turned back into whiteout entries, and each
+// file's content reflinked or copied from the store (src/fs/clone.ts). Nothing is downloaded,
+// verified or decompressed again.
+import { join } from 'node:path';
+import { OciBundleError } from '../errors.js';
+import { native } from '../fs/native.js';
+import { RootFS } from '../fs/rootfs.js';
+import type { Applier } from '../layer/apply.js';
+import type { TarEntry } from '../layer/tar.js';
+import { readManifest } from './extract.js';
+import type { ManifestEntry } from './manifest.js';
+import { entryDir, TREE, type LayerKey } from './paths.js';
+
+export function parseTime(t: string): { sec: number; nsec: number } {
+  const dot = t.indexOf('.');
+  return { sec: Number(t.slice(0, dot)), nsec: Number(t.slice(dot + 1)) };
+}
+
+export function xattrsOf(e: ManifestEntry, drop: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (const [n, v] of Object.entries(e.x ?? {})) if (n !== drop) out.set(n, Buffer.from(v, 'base64'));
+  return out;
+}
+
+function entry(e: ManifestEntry, over: Partial<TarEntry>, opaqueXattr: string): TarEntry {
+  const t = parseTime(e.t);
+  return { name: e.p, type: 'file', size: 0, mode: e.m, uid: e.u, gid: e.g, mtime: t, atime: t, linkname: '', devmajor: 0, devminor: 0, xattrs: xattrsOf(e, opaqueXattr), ...over };
+}
+
+function whiteoutName(p: string, base: string): string {
+  const slash = p.lastIndexOf('/');
+  return slash < 0 ? base : `${p.slice(0, slash)}/${base}`;
+}
+
+/** Apply the store layers `keys` (lowest first) through `applier`, which writes the new rootfs. */
+export function replayLayers(store: string, keys: LayerKey[], applier: Applier, opaqueXattr: string, signal?: AbortSignal): void {
+  for (const key of keys) {
+    const manifest = readManifest(store, key);
+    const implicit = new Set(manifest.implicit);
+    const src = RootFS.open(join(entryDir(store, key), TREE));
+    const h = applier.layer();
+    try {
+      for (const e of manifest.entries) {
+        if (signal?.aborted) throw new OciBundleError('EINTERRUPTED', 'unpack interrupted');
+        if (e.p === '.') {
+          if (manifest.rootDeclared) h.onEntry(entry(e, { type: 'dir' }, opaqueXattr));
+          if (e.x?.[opaqueXattr] !== undefined) h.onEntry(entry(e, { name: '.wh..wh..opq' }, opaqueXattr));
+          continue;
+        }
+        switch (e.k) {
+          case 'dir':
+            if (!implicit.has(e.p)) h.onEntry(entry(e, { type: 'dir' }, opaqueXattr));
+            if (e.x?.[opaqueXattr] !== undefined) h.onEntry(entry(e, { name: `${e.p}/.wh..wh..opq` }, opaqueXattr));
+            break;
+          case 'file':
+            if (e.n !== undefined) {
+              h.onEntry(entry(e, { type: 'hardlink', linkname: e.n }, opaqueXattr));
+              break;
+            }
+            h.onEntry(entry(e, { size: e.s }, opaqueXattr));
+            if (e.s > 0) {
+              const fd = src.openRead(e.p);
+              try {
+                h.onContent(fd, e.s);
+              } finally {
+                native().close(fd);
+              }
+            }
+            h.onEntryEnd();
+            break;
+          case 'symlink':
+            h.onEntry(entry(e, { type: 'symlink', linkname: e.l ?? '' }, opaqueXattr));
+            break;
+          case 'char':
+          case 'block': {
+            const [major, minor] = (e.d ?? '0:0').split(':').map(Number) as [number, number];
+            if (e.k === 'char' && major === 0 && minor === 0) h.onEntry(entry(e, { name: whiteoutName(e.p, `.wh.${e.p.slice(e.p.lastIndexOf('/') + 1)}`) }, opaqueXattr));
+            else h.onEntry(entry(e, { type: e.k, devmajor: major, devminor: minor }, opaqueXattr));
+            break;
+          }
+          case 'fifo':
+            h.onEntry(entry(e, { type: 'fifo' }, opaqueXattr));
+            break;
+          default:
+            break; // sockets are never extracted
+        }
+      }
+    } finally {
+      src.close();
+    }
+  }
+}
