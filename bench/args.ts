@@ -16,6 +16,8 @@ export interface BenchOptions {
   json: string | undefined;
   layoutTags: number;
   skipLayout: boolean;
+  /** no layer-store rows (100 overlay bundles, empty store, warm store) */
+  skipStore: boolean;
   check: boolean;
   help: boolean;
 }
@@ -32,11 +34,12 @@ export const USAGE = `usage: npm run bench -- [options]
   -j, --json FILE        results file (default $IMAGES/bench/results.json)
   -t, --layout-tags N    tags in the layout for ls/tag/rm (default 10000)
   -S, --skip-layout      do not time ls/tag/rm
+  -O, --skip-store       do not time the layer-store rows (overlay bundles, empty/warm store)
   -k, --check            exit 1 when a performance target is missed, printing each verdict
   -h, --help             this text
 Environment: IMAGES (default /tmp/ocibundle-images), OCIBUNDLE (default bin/ocibundle).`;
 
-const OPTSTRING = ':i:(images)r:(runs)f:(fs)c:(cases)j:(json)t:(layout-tags)S(skip-layout)k(check)h(help)';
+const OPTSTRING = ':i:(images)r:(runs)f:(fs)c:(cases)j:(json)t:(layout-tags)S(skip-layout)O(skip-store)k(check)h(help)';
 const IMAGE_NAME = /^[a-z0-9][a-z0-9._-]*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?$/;
 
 function usage(message: string): OciBundleError {
@@ -60,6 +63,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     json: undefined,
     layoutTags: 10000,
     skipLayout: false,
+    skipStore: false,
     check: false,
     help: false,
   };
@@ -99,6 +103,9 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         break;
       case 'S':
         opts.skipLayout = true;
+        break;
+      case 'O':
+        opts.skipStore = true;
         break;
       case 'k':
         opts.check = true;

@@ -14,6 +14,7 @@ import { machineFacts, type MachineFacts } from './machine.js';
 import { run, runVisible } from './proc.js';
 import { findGnuTime, resetOutput, timeScript, type Timer } from './runner.js';
 import { alternate } from './schedule.js';
+import { benchStore, renderStoreRows, type StoreRow } from './store.js';
 import { summarize } from './summary.js';
 import { fmtSeconds, renderFailures, renderTable, renderVerdicts } from './table.js';
 import type { BenchCase, CaseResult, CaseSummary } from './types.js';
@@ -175,6 +176,24 @@ async function benchLayout(env: Env, fs: FsTarget, opts: BenchOptions, timer: Ti
   }
 }
 
+/** The layer-store rows on debian (and big when present); a failure is logged, not fatal. */
+async function storeGroup(env: Env, fs: FsTarget, opts: BenchOptions, timer: Timer): Promise<StoreRow[]> {
+  try {
+    await ensureImages(env, ['debian']);
+    const debian = join(fs.root, 'layouts', 'debian');
+    await copyLayoutOnce(join(env.images, 'debian'), debian);
+    let big: string | null = null;
+    if (await exists(join(env.images, 'big', 'index.json'))) {
+      big = join(fs.root, 'layouts', 'big');
+      await copyLayoutOnce(join(env.images, 'big'), big);
+    }
+    return await benchStore(fs.root, { debian, big }, env.ocibundle, opts.runs, timer);
+  } catch (e) {
+    log(`layer-store rows failed: ${e instanceof Error ? e.message : String(e)}`);
+    return [];
+  }
+}
+
 function header(facts: MachineFacts, fs: FsTarget, opts: BenchOptions, timer: Timer): string {
   return [
     `# ocibundle bench, ${facts.date}`,
@@ -240,12 +259,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (REPACK_IMAGES.has(splitImage(image).name) && !interrupted) results.push(...(await benchRepack(image, env, fs, opts, timer, groups)));
     }
     if (!opts.skipLayout && !interrupted) results.push(...(await benchLayout(env, fs, opts, timer, groups)));
+    let storeRows: StoreRow[] = [];
+    if (!opts.skipStore && !interrupted) storeRows = await storeGroup(env, fs, opts, timer);
 
     const rows: CaseSummary[] = summarize(results);
     const groupsRun = new Set(groups.map((g) => g.group));
     const verdicts: Verdict[] = evaluate(standardTargets(opts.layoutTags), rows, groupsRun);
     const failures = renderFailures(rows);
     const text = [header(facts, fs, opts, timer), '', renderTable(rows), ...(failures ? ['', 'Failures:', failures] : [])];
+    if (storeRows.length > 0) text.push('', 'Layer store (ratios within this run; the machine may be shared):', renderStoreRows(storeRows));
     if (opts.check) text.push('', 'Targets (--check):', renderVerdicts(verdicts));
     if (interrupted) text.push('', 'INTERRUPTED: the results are incomplete.');
     process.stdout.write(`${text.join('\n')}\n`);
@@ -271,6 +293,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       groups,
       summary: rows,
       verdicts,
+      store: storeRows,
       runs: results,
     };
     await writeFile(jsonPath, `${JSON.stringify(doc, null, 2)}\n`);

@@ -16,7 +16,7 @@ describe('parseBenchArgs accepts', () => {
     {
       name: 'no arguments: the defaults',
       argv: [],
-      want: { images: DEFAULT_IMAGES, runs: 3, fs: { kind: 'loop' }, cases: undefined, json: undefined, layoutTags: 10000, skipLayout: false, check: false, help: false },
+      want: { images: DEFAULT_IMAGES, runs: 3, fs: { kind: 'loop' }, cases: undefined, json: undefined, layoutTags: 10000, skipLayout: false, skipStore: false, check: false, help: false },
     },
     { name: 'long options with separate values', argv: ['--images', 'debian', '--runs', '1'], want: { images: ['debian'], runs: 1 } },
     { name: 'long options with =', argv: ['--images=debian,big', '--runs=5'], want: { images: ['debian', 'big'], runs: 5 } },
@@ -30,6 +30,7 @@ describe('parseBenchArgs accepts', () => {
     { name: '--json and --layout-tags', argv: ['--json', '/tmp/r.json', '--layout-tags', '200'], want: { json: '/tmp/r.json', layoutTags: 200 } },
     { name: 'flags', argv: ['--skip-layout', '--check'], want: { skipLayout: true, check: true } },
     { name: 'bundled short flags', argv: ['-Sk'], want: { skipLayout: true, check: true } },
+    { name: 'skip the store rows', argv: ['--skip-store', '-O'], want: { skipStore: true } },
     { name: '--help', argv: ['--help'], want: { help: true } },
     { name: 'the last of a repeated option wins', argv: ['--runs', '2', '--runs', '7'], want: { runs: 7 } },
   ];
