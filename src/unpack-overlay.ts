@@ -2,14 +2,14 @@
 // Registers the bundle in the store, makes sure the layers are there, writes the bundle's
 // record (before mounting, so `ocibundle umount` can always undo), mounts, then writes
 // config.json from the user db read through the mounted view. A failure undoes all of it.
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { OciBundleError, type WarnFn } from './errors.js';
 import { RootFS } from './fs/rootfs.js';
 import type { ResolvedImage } from './image/index.js';
 import { buildRuntimeConfig, readUserDb, writeFileAtomic } from './runtime-config.js';
 import {
-  bundleHasRecord, chooseDriver, dirOverrides, layersInStore, layerKey, metaDir, mountBundle, openStoreDir, paramsOf, readManifest,
+  bundleHasRecord, chooseDriver, dirOverrides, visibleFrom, layersInStore, layerKey, metaDir, mountBundle, openStoreDir, paramsOf, readManifest,
   register, removeStoreTree, umountBundle, unregister, writeRecord, type BundleRecord,
 } from './store/index.js';
 import type { UnpackOptions, UnpackSummary } from './unpack.js';
@@ -23,15 +23,19 @@ export async function unpackOverlay(img: ResolvedImage, opts: UnpackOptions, sta
   const bundle = resolve(opts.bundle);
   const rootfs = join(bundle, 'rootfs');
   const config = join(bundle, 'config.json');
+  const made = [!existsSync(bundle) && bundle, !existsSync(rootfs) && rootfs].filter((p): p is string => p !== false);
   prepareBundleDir(bundle, rootfs, config, opts.force ?? false);
-  const use = { rootless: opts.rootless ?? false, uidMap: opts.uidMap ?? [], gidMap: opts.gidMap ?? [], warn, ...(opts.maxSize === undefined ? {} : { maxSize: opts.maxSize }), ...(opts.signal ? { signal: opts.signal } : {}) };
+  const use = { rootless: opts.rootless ?? false, uidMap: opts.uidMap ?? [], gidMap: opts.gidMap ?? [], warn, ...(opts.maxSize === undefined ? {} : { maxSize: opts.maxSize }), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.resolver ? { resolver: opts.resolver } : {}) };
   const params = paramsOf(use);
   const planned = img.config.rootfs.diff_ids.map((d) => layerKey(d, params));
   const reg = register(store, bundle, planned.map((k) => `${k.alg}/${k.name}`));
   let mounted = false;
   try {
-    const { keys, results } = await layersInStore(img, store, use);
-    const manifests = keys.map((k) => readManifest(store, k));
+    const { keys: all, results } = await layersInStore(img, store, use);
+    const allManifests = all.map((k) => readManifest(store, k));
+    const from = visibleFrom(allManifests, params.opaqueXattr);
+    const keys = all.slice(from);
+    const manifests = allManifests.slice(from);
     const rec: BundleRecord = { version: 1, id: reg.id, store, layers: keys, overrides: dirOverrides(manifests, params.opaqueXattr), opaqueXattr: params.opaqueXattr, driver, rootless: params.rootless };
     writeRecord(bundle, rec);
     mountBundle(bundle, rec);
@@ -63,12 +67,21 @@ export async function unpackOverlay(img: ResolvedImage, opts: UnpackOptions, sta
       if (mounted || bundleHasRecord(bundle)) umountBundle(bundle);
       removeStoreTree(metaDir(bundle));
       rmSync(config, { force: true });
+      for (const d of made.reverse()) rmdirIfEmpty(d); // what this run created, if nothing else is there
     } catch {
       /* keep the first error; `ocibundle umount` finishes the job */
     }
     unregister(store, reg);
     if (opts.signal?.aborted) throw new OciBundleError('EINTERRUPTED', 'unpack interrupted; nothing was left behind', { cause: e });
     throw e;
+  }
+}
+
+function rmdirIfEmpty(p: string): void {
+  try {
+    rmdirSync(p);
+  } catch {
+    /* not empty, or gone: leave it */
   }
 }
 

@@ -117,6 +117,9 @@ export async function storeGc(store: string): Promise<GcResult> {
       await release();
     }
   }
+  // short links (overlay.ts) of layers that are gone
+  const links = join(store, 'l');
+  if (existsSync(links)) for (const name of readdirSync(links)) if (!existsSync(join(links, name))) rmSync(join(links, name), { force: true });
   // temporary trees of extractions whose process is gone
   if (existsSync(layersDir)) {
     for (const alg of readdirSync(layersDir)) {

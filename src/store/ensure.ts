@@ -21,6 +21,7 @@ export interface EnsureOptions {
   signal?: AbortSignal;
   /** Force worker threads on or off (tests). */
   workers?: boolean;
+  resolver?: 'openat2' | 'walk' | 'auto';
   onLayer?: (index: number, result: 'hit' | 'extracted') => void;
 }
 
@@ -33,7 +34,9 @@ export async function ensureImageLayers(img: ResolvedImage, store: string, opts:
   }
   const missing: number[] = [];
   for (const [i, key] of keys.entries()) {
-    if (readMarker(store, key)) {
+    const marker = readMarker(store, key);
+    if (marker) {
+      for (const w of marker.warnings ?? []) opts.warn(w);
       touchUse(store, key);
       opts.onLayer?.(i, 'hit');
     } else missing.push(i);
@@ -52,7 +55,7 @@ export async function ensureImageLayers(img: ResolvedImage, store: string, opts:
   const lane = async () => {
     while (next < jobs.length && failed === null) {
       const i = jobs[next++]!;
-      const job: ExtractJob = { store, key: keys[i]!, desc: img.layers[i]!, params: opts.params, ...(opts.maxSize === undefined ? {} : { maxSize: opts.maxSize }) };
+      const job: ExtractJob = { store, key: keys[i]!, desc: img.layers[i]!, params: opts.params, ...(opts.maxSize === undefined ? {} : { maxSize: opts.maxSize }), ...(opts.resolver ? { resolver: opts.resolver } : {}) };
       try {
         const r = useWorkers ? await inWorker(img.layout.path, job, opts.warn, inner.signal) : await ensureLayer(img.layout, job, opts.warn, inner.signal);
         opts.onLayer?.(i, r);

@@ -6,7 +6,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { OciBundleError, type WarnFn } from '../errors.js';
+import { OciBundleError, type Warning, type WarnFn } from '../errors.js';
 import { RootFS } from '../fs/rootfs.js';
 import type { Descriptor, Layout } from '../image/index.js';
 import { acquireLock } from '../host/lock.js';
@@ -27,6 +27,8 @@ export interface ExtractJob {
   desc: Descriptor;
   params: ExtractParams;
   maxSize?: number;
+  /** Path resolver for the tree (tests); not part of the key: every resolver writes the same. */
+  resolver?: 'openat2' | 'walk' | 'auto';
 }
 
 export interface Marker {
@@ -34,6 +36,8 @@ export interface Marker {
   digest: string;
   manifestSha256: string;
   created: string;
+  /** The warnings the extraction gave, repeated to every later user of the entry. */
+  warnings?: Warning[];
 }
 
 /** Waiting for another process's extraction of the same layer: as long as that takes. */
@@ -90,11 +94,16 @@ function clearIncomplete(store: string, key: LayerKey): void {
 
 async function extract(layout: Layout, job: ExtractJob, warn: WarnFn, signal: AbortSignal | undefined): Promise<void> {
   const { store, key, desc, params } = job;
+  const given: Warning[] = [];
+  const record: WarnFn = (w) => {
+    given.push(w);
+    warn(w);
+  };
   const tmp = createTempDirSync(algDir(store, key.alg), LAYER_TEMP);
   try {
     const tree = join(tmp, TREE);
     mkdirSync(tree, { mode: 0o755 });
-    const fs = RootFS.open(tree);
+    const fs = RootFS.open(tree, job.resolver === undefined ? {} : { resolver: job.resolver });
     let implicit: string[];
     let rootDeclared: boolean;
     try {
@@ -106,7 +115,7 @@ async function extract(layout: Layout, job: ExtractJob, warn: WarnFn, signal: Ab
         gidMap: params.gidMap,
         keepDirlinks: params.keepDirlinks,
         diskPath: tmp,
-        warn,
+        warn: record,
         ...(job.maxSize === undefined ? {} : { maxBytes: job.maxSize }),
       });
       const handler = applier.layer();
@@ -120,7 +129,7 @@ async function extract(layout: Layout, job: ExtractJob, warn: WarnFn, signal: Ab
     const manifest: LayerManifest = { version: 1, diffId: key.diffId, implicit, rootDeclared, entries: walkTree(tree) };
     const text = JSON.stringify(manifest);
     writeDurable(join(tmp, MANIFEST), text);
-    const marker: Marker = { diffId: key.diffId, digest: desc.digest, manifestSha256: createHash('sha256').update(text).digest('hex'), created: new Date().toISOString() };
+    const marker: Marker = { diffId: key.diffId, digest: desc.digest, manifestSha256: createHash('sha256').update(text).digest('hex'), created: new Date().toISOString(), ...(given.length > 0 ? { warnings: given } : {}) };
     writeDurable(join(tmp, LAST_USE), '');
     writeDurable(join(tmp, MARKER), `${JSON.stringify(marker)}\n`);
     renameSync(tmp, entryDir(store, key));

@@ -15,7 +15,7 @@ import { replayLayers } from './replay.js';
 export { defaultStoreDir, openStoreDir, opaqueXattrFor, layerKey, type ExtractParams, type LayerKey } from './paths.js';
 export { ensureImageLayers } from './ensure.js';
 export { readManifest, readMarker } from './extract.js';
-export { dirOverrides } from './stack.js';
+export { dirOverrides, visibleFrom } from './stack.js';
 export { register, unregister } from './bundles.js';
 export { mountBundle, umountBundle, readRecord, writeRecord, isMounted, chooseDriver, bundleHasRecord, metaDir, type BundleRecord } from './overlay.js';
 export { removeStoreTree, assertNoMountsUnder } from './remove.js';
@@ -29,6 +29,7 @@ export interface StoreUseOptions {
   maxSize?: number;
   warn: WarnFn;
   signal?: AbortSignal;
+  resolver?: 'openat2' | 'walk' | 'auto';
 }
 
 export function paramsOf(o: StoreUseOptions): ExtractParams {
@@ -43,7 +44,7 @@ export function paramsOf(o: StoreUseOptions): ExtractParams {
 export async function layersInStore(img: ResolvedImage, store: string, o: StoreUseOptions): Promise<{ keys: LayerKey[]; results: LayerResult[] }> {
   const results: LayerResult[] = img.layers.map(() => 'hit');
   for (let attempt = 0; ; attempt++) {
-    const keys = await ensureImageLayers(img, store, { params: paramsOf(o), warn: o.warn, onLayer: (i, r) => { if (r === 'extracted') results[i] = r; }, ...(o.maxSize === undefined ? {} : { maxSize: o.maxSize }), ...(o.signal ? { signal: o.signal } : {}) });
+    const keys = await ensureImageLayers(img, store, { params: paramsOf(o), warn: o.warn, ...(o.resolver ? { resolver: o.resolver } : {}), onLayer: (i, r) => { if (r === 'extracted') results[i] = r; }, ...(o.maxSize === undefined ? {} : { maxSize: o.maxSize }), ...(o.signal ? { signal: o.signal } : {}) });
     let lost = false;
     for (const k of keys) {
       const release = await acquireLock(lockPath(store, k));

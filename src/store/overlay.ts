@@ -1,9 +1,9 @@
 // Overlay bundles on disk: the record in BUNDLE/.ocibundle/overlay.json (store, layers, upper
 // dir overrides, driver), the upper and work dirs beside it, and mounting BUNDLE/rootfs with
-// the kernel's overlayfs (root) or fuse-overlayfs (rootless), lower dirs named relative to
-// STORE/layers (the mount helper runs there) so long stacks fit the one-page option limit.
+// the kernel's overlayfs (root) or fuse-overlayfs (rootless), lower dirs named by short links
+// in STORE/l (the mount helper runs there) so long stacks fit the one-page option limit.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, writeSync } from 'node:fs';
 import { createTempFileSync } from '../host/temp.js';
 import { join, resolve } from 'node:path';
 import { OciBundleError } from '../errors.js';
@@ -89,12 +89,12 @@ export function mountBundle(bundle: string, rec: BundleRecord): void {
   mkdirSync(work, { mode: 0o700 });
   applyOverrides(upper, rec);
   mkdirSync(rootfs, { recursive: true, mode: 0o755 });
-  const lowers = [...rec.layers].reverse().map((k) => `${k.alg}/${k.name}/${TREE}`);
+  const lowers = [...rec.layers].reverse().map((k) => shortLink(rec.store, k));
   const options = `lowerdir=${lowers.join(':')},upperdir=${upper},workdir=${work}`;
   if (options.length > OPTIONS_MAX) {
     throw new OciBundleError('ELIMIT', `${rec.layers.length} layers make overlay mount options of ${options.length} bytes, more than the ${OPTIONS_MAX} one mount takes`);
   }
-  const cwd = join(rec.store, 'layers');
+  const cwd = join(rec.store, SHORT_DIR);
   const r =
     rec.driver === 'kernel'
       ? spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', options, rootfs], { cwd, encoding: 'utf8' })
@@ -103,6 +103,35 @@ export function mountBundle(bundle: string, rec: BundleRecord): void {
     const why = (r.stderr || r.error?.message || `status ${r.status}`).trim().split('\n')[0];
     throw new OciBundleError('EIO', `cannot mount the overlay at ${rootfs}: ${why}`);
   }
+}
+
+/** STORE/l/ID -> ../layers/ALG/NAME/root: a lower dir in 10 to 64 bytes, relative to STORE/l. */
+export const SHORT_DIR = 'l';
+
+/**
+ * The shortest free link name for layer `k` in STORE/l (a prefix of its hex, longer only on a
+ * clash), made when missing; containerd names its snapshots by short ids for the same reason.
+ */
+function shortLink(store: string, k: LayerKey): string {
+  const dir = join(store, SHORT_DIR);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const target = `../layers/${k.alg}/${k.name}/${TREE}`;
+  for (let n = 10; n <= k.name.length; n += 6) {
+    const id = k.name.slice(0, n);
+    const p = join(dir, id);
+    try {
+      symlinkSync(target, p);
+      return id;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'EEXIST') throw e;
+      try {
+        if (readlinkSync(p) === target) return id;
+      } catch {
+        /* not a link: try a longer name */
+      }
+    }
+  }
+  return `../layers/${k.alg}/${k.name}/${TREE}`;
 }
 
 function applyOverrides(upper: string, rec: BundleRecord): void {

@@ -28,6 +28,18 @@ function isWhiteout(e: ManifestEntry): boolean {
   return e.k === 'char' && e.d === '0:0';
 }
 
+/**
+ * Index of the lowest layer the overlay must mount: overlayfs ignores an opaque marker on a
+ * lower layer's root, so the layers below the topmost opaque root are left out instead.
+ */
+export function visibleFrom(manifests: LayerManifest[], opaqueXattr: string): number {
+  for (let k = manifests.length - 1; k > 0; k--) {
+    const root = manifests[k]!.entries.find((e) => e.p === '.');
+    if (root?.x?.[opaqueXattr] !== undefined) return k;
+  }
+  return 0;
+}
+
 /** Directories of a layer holding something besides whiteouts and implicit directories. */
 function dirsWithContent(L: Layer): Set<string> {
   const out = new Set<string>();
@@ -129,19 +141,21 @@ export function dirOverrides(manifests: LayerManifest[], opaqueXattr: string): D
   // when the layer made the directory only to hold them, whites the directory out.
   const inOtherLayer = (p: string, k: number) => layers.some((L, j) => j !== k && L.entries.has(p));
   for (const [k, L] of layers.entries()) {
-    let content: Set<string> | null = null;
+    const content = dirsWithContent(L);
     for (const e of L.entries.values()) {
-      if (!isWhiteout(e)) continue;
+      // whiteouts, and directories made only for an opaque marker (an opaque dir nothing had)
+      const emptyImplicit = e.k === 'dir' && L.implicit.has(e.p) && !content.has(e.p) && !inOtherLayer(e.p, k);
+      if (!isWhiteout(e) && !emptyImplicit) continue;
       const parent = ancestors(e.p).pop();
-      if (parent === undefined || inOtherLayer(parent, k) || wanted.has(parent)) continue;
-      content ??= dirsWithContent(L);
-      let hide: string | null = null;
+      if (!emptyImplicit && (parent === undefined || inOtherLayer(parent, k) || wanted.has(parent))) continue;
+      let hide: string | null = emptyImplicit ? e.p : null;
       for (const a of [...ancestors(e.p)].reverse()) {
         if (inOtherLayer(a, k) || !L.implicit.has(a) || content.has(a)) break;
         hide = a;
       }
-      if (hide === null) addWithAncestors(parent, resolve(parent, k) ?? L.entries.get(parent)!);
-      else if (!wanted.has(hide)) {
+      if (hide === null) {
+        if (parent !== undefined) addWithAncestors(parent, resolve(parent, k) ?? L.entries.get(parent)!);
+      } else if (!wanted.has(hide) && !ancestors(hide).some((a) => wanted.get(a)?.w)) {
         const q = ancestors(hide).pop();
         if (q !== undefined) addWithAncestors(q, resolve(q, k) ?? L.entries.get(q)!);
         wanted.set(hide, { p: hide, m: 0, u: 0, g: 0, t: '0.0', w: true });

@@ -4,33 +4,14 @@
 // drops to it with runuser. Skips with a reason where the machine or the kernel refuses.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildProbe, busyboxStatic, writeProbeImage } from '../../fixtures/images.js';
 import { BIN, hasCommand, isRoot, scratchDir } from '../helpers/cli.js';
 import { RUNTIMES } from '../helpers/runtimes.js';
+import { asUser, run, TEST_USER, testUser } from '../helpers/test-user.js';
 
-const USER = 'ocibundle-e2e';
-
-function run(argv: string[]): { status: number | null; stdout: string; stderr: string } {
-  return spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function asUser(argv: string[]): { status: number | null; stdout: string; stderr: string } {
-  return run(['runuser', '-u', USER, '--', ...argv]);
-}
-
-/** The test user's uid and gid, creating the user when missing; or a reason it cannot be. */
-function testUser(): { uid: number; gid: number } | string {
-  if (run(['id', '-u', USER]).status !== 0) {
-    const made = run(['useradd', '--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', USER]);
-    if (made.status !== 0 && run(['id', '-u', USER]).status !== 0) return `useradd failed: ${made.stderr.trim()}`;
-  }
-  const uid = Number(run(['id', '-u', USER]).stdout.trim());
-  const gid = Number(run(['id', '-g', USER]).stdout.trim());
-  return { uid, gid };
-}
+const USER = TEST_USER;
 
 function whyNot(): string | false {
   if (!isRoot()) return 'needs root to create and switch to the unprivileged test user';

@@ -1,7 +1,8 @@
 // The layer store through the CLI: where it lives and its mode, the overlay format of a layer
 // entry (whiteout devices, opaque xattrs), the completion marker (a killed extraction is never
 // used and is cleared), one extraction for two concurrent unpacks, a dead extractor's lock,
-// store ls/du/gc/verify, and the mount/umount life cycle of overlay bundles. Root only.
+// store ls/du/gc/verify, the mount/umount life cycle of overlay bundles, and a 120-layer image
+// (short lower-dir links). Root only.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -9,6 +10,9 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, st
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { writeRichImage } from '../../fixtures/images.js';
+import { writeLayout } from '../../fixtures/layout.js';
+import { gzip, makeTar, type FixtureEntry } from '../../fixtures/tar.js';
+import { diffTrees, listTree, unpackTimeDirs } from '../helpers/tree.js';
 import { RootFS } from '../../src/fs/rootfs.js';
 import { BIN, isRoot, scratchDir } from '../helpers/cli.js';
 import { cli, isMountPoint, ok, unmountAllUnder } from '../helpers/store-env.js';
@@ -196,4 +200,28 @@ test('usage errors: --overlay without --store or with raw unpack, mount of a pla
     assert.match(r.stderr, msg, name);
     assert.equal(r.stderr.trim().split('\n').length, 1, `${name}: one line`);
   }
+}));
+
+test('an image of 120 layers mounts (short lower-dir links) and reads like the flattened unpack', { skip }, withArea('store-many', (dir) => {
+  const layout = join(dir, 'many');
+  const layers = Array.from({ length: 120 }, (_, i) => {
+    const entries: FixtureEntry[] = [{ name: 'd/', type: 'dir', mode: 0o755 }, { name: `d/f${i}`, content: `layer ${i}` }];
+    if (i === 60) entries.push({ name: 'd/.wh.f3' });
+    if (i === 90) entries.push({ name: 'd/f10', content: 'replaced in layer 90' });
+    return gzip(makeTar(entries));
+  });
+  writeLayout(layout, { images: [{ tag: 'latest', layers }] });
+  const store = join(dir, 'store');
+  const bundle = join(dir, 'bundle');
+  const flat = join(dir, 'flat');
+  ok(['unpack', `--store=${store}`, '--overlay', '--image', `${layout}:latest`, bundle]);
+  ok(['raw', 'unpack', '--image', `${layout}:latest`, flat]);
+  const mounted = join(bundle, 'rootfs');
+  assert.ok(isMountPoint(mounted));
+  assert.equal(readdirSync(join(mounted, 'd')).length, 119);
+  assert.equal(readFileSync(join(mounted, 'd', 'f10'), 'utf8'), 'replaced in layer 90');
+  const reference = listTree(flat);
+  const diffs = diffTrees(reference, listTree(mounted), (p, f) => unpackTimeDirs(reference)(p, f) || (p === '.' && f === 'mtime'));
+  assert.deepEqual(diffs, []);
+  ok(['umount', bundle]);
 }));
