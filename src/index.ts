@@ -31,3 +31,14 @@ export {
 } from './image/index.js';
 export { generateRuntimeConfig, validateRuntimeConfig, parseIdMap, applyMergePatch, SPEC_LIMITS, type RuntimeSpec, type IdMap, type GenerateOptions, type ShapeOptions, type ShapeMount, type BindMountOption, type TmpfsMountOption } from './spec/index.js';
 export { RootFS } from './fs/rootfs.js';
+export {
+  defaultStoreDir,
+  storeList,
+  storeDu,
+  storeGc,
+  storeVerify,
+  type StoreLayerInfo,
+  type GcResult as StoreGcResult,
+  type VerifyResult as StoreVerifyResult,
+} from './store/index.js';
+export { mountBundle, umountBundle, readRecord as readOverlayRecord, type BundleRecord as OverlayBundleRecord } from './store/overlay.js';

@@ -9,7 +9,7 @@ import { RootFS } from './fs/rootfs.js';
 import type { ResolvedImage } from './image/index.js';
 import { buildRuntimeConfig, readUserDb, writeFileAtomic } from './runtime-config.js';
 import {
-  bundleHasRecord, chooseDriver, dirOverrides, visibleFrom, layersInStore, layerKey, metaDir, mountBundle, openStoreDir, paramsOf, readManifest,
+  bundleHasRecord, chooseDriver, layersInStore, layerKey, metaDir, mountBundle, openStoreDir, overlayPlan, paramsOf,
   register, removeStoreTree, umountBundle, unregister, writeRecord, type BundleRecord,
 } from './store/index.js';
 import type { UnpackOptions, UnpackSummary } from './unpack.js';
@@ -32,11 +32,8 @@ export async function unpackOverlay(img: ResolvedImage, opts: UnpackOptions, sta
   let mounted = false;
   try {
     const { keys: all, results } = await layersInStore(img, store, use);
-    const allManifests = all.map((k) => readManifest(store, k));
-    const from = visibleFrom(allManifests, params.opaqueXattr);
-    const keys = all.slice(from);
-    const manifests = allManifests.slice(from);
-    const rec: BundleRecord = { version: 1, id: reg.id, store, layers: keys, overrides: dirOverrides(manifests, params.opaqueXattr), opaqueXattr: params.opaqueXattr, driver, rootless: params.rootless };
+    const plan = overlayPlan(store, all, params.opaqueXattr);
+    const rec: BundleRecord = { version: 1, id: reg.id, store, layers: plan.layers, overrides: plan.overrides, opaqueXattr: params.opaqueXattr, driver, rootless: params.rootless };
     writeRecord(bundle, rec);
     mountBundle(bundle, rec);
     mounted = true;
@@ -49,15 +46,13 @@ export async function unpackOverlay(img: ResolvedImage, opts: UnpackOptions, sta
       fs.close();
     }
     writeFileAtomic(config, text);
-    const files = manifests.reduce((n, m) => n + m.entries.filter((e) => e.k === 'file').length, 0);
-    const bytes = manifests.reduce((n, m) => n + m.entries.reduce((b, e) => b + (e.k === 'file' && e.n === undefined ? e.s : 0), 0), 0);
     return {
       rootfs,
       config,
       manifest: img.manifestDescriptor.digest,
       imageConfig: img.configDescriptor.digest,
       layers: img.layers.map((d, i) => ({ digest: d.digest, diffId: img.config.rootfs.diff_ids[i]!, mediaType: d.mediaType, size: d.size })),
-      stats: { entries: manifests.reduce((n, m) => n + m.entries.length, 0), files, bytes, whiteouts: 0 },
+      stats: { entries: plan.entries, files: plan.files, bytes: plan.bytes, whiteouts: 0 },
       resolver: 'openat2',
       ms: Math.round(performance.now() - started),
       store: { dir: store, layers: results, overlay: true },

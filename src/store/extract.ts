@@ -8,11 +8,11 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { OciBundleError, type Warning, type WarnFn } from '../errors.js';
 import { RootFS } from '../fs/rootfs.js';
-import type { Descriptor, Layout } from '../image/index.js';
+import { DirStore, type Descriptor, type Layout, type ResolvedImage } from '../image/index.js';
 import { acquireLock } from '../host/lock.js';
 import { Applier } from '../layer/apply.js';
 import { applyLayerBytes } from '../pipeline/apply-layer.js';
-import { verifiedLayerBytes } from '../pipeline/layer-stream.js';
+import { layerStreams, WORKER_THRESHOLD, type LayerStreams } from '../pipeline/layer-stream.js';
 import { walkTree, type LayerManifest } from './manifest.js';
 import { algDir, entryDir, LAST_USE, lockPath, MANIFEST, MARKER, TREE, type ExtractParams, type LayerKey } from './paths.js';
 import { removeStoreTree } from './remove.js';
@@ -119,7 +119,12 @@ async function extract(layout: Layout, job: ExtractJob, warn: WarnFn, signal: Ab
         ...(job.maxSize === undefined ? {} : { maxBytes: job.maxSize }),
       });
       const handler = applier.layer();
-      await applyLayerBytes(layout, desc, verifiedLayerBytes(layout, desc, key.diffId, signal), handler, () => applier.abort(), signal);
+      const streams = layerBytes(layout, desc, key.diffId, signal);
+      try {
+        await applyLayerBytes(layout, desc, streams.layer(0), handler, () => applier.abort(), signal);
+      } finally {
+        await streams.close();
+      }
       applier.finish();
       implicit = [...applier.implicitDirs].sort();
       rootDeclared = applier.rootDeclared;
@@ -142,6 +147,17 @@ async function extract(layout: Layout, job: ExtractJob, warn: WarnFn, signal: Ab
     if (signal?.aborted && !(e instanceof OciBundleError && e.code === 'EINTERRUPTED')) throw new OciBundleError('EINTERRUPTED', 'unpack interrupted', { cause: e });
     throw e;
   }
+}
+
+/**
+ * The layer's verified bytes: from a decompression worker of its own when the layer is big
+ * and in a layout directory (decompression then runs beside the writes, as in a flattened
+ * unpack), else inline.
+ */
+function layerBytes(layout: Layout, desc: Descriptor, diffId: string, signal: AbortSignal | undefined): LayerStreams {
+  const one = { layout, layers: [desc], config: { rootfs: { type: 'layers', diff_ids: [diffId] } } } as unknown as ResolvedImage;
+  const worker = desc.size >= WORKER_THRESHOLD && layout.store instanceof DirStore;
+  return layerStreams(one, { worker, ...(signal ? { signal } : {}) });
 }
 
 function writeDurable(path: string, text: string): void {

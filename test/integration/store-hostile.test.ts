@@ -13,7 +13,9 @@ const skip = isRoot() ? false : 'needs root (the hostile suite mounts tmpfs, cho
 
 for (const mode of ['copy', 'overlay'] as const) {
   test(`hostile layers through the store (${mode})`, { skip, timeout: 900_000 }, (t) => {
-    const r = spawnSync(process.execPath, ['--test', '--test-reporter=tap', SUITE], { encoding: 'utf8', timeout: 880_000, env: { ...process.env, OCIBUNDLE_HOSTILE_STORE: mode } });
+    // without NODE_TEST_CONTEXT the child is a top-level runner that prints TAP, not a subtest
+    const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+    const r = spawnSync(process.execPath, ['--test', '--test-reporter=tap', SUITE], { encoding: 'utf8', timeout: 880_000, env: { ...env, OCIBUNDLE_HOSTILE_STORE: mode } });
     const failed = r.stdout.split('\n').filter((l) => /^\s*not ok /.test(l));
     const summary = r.stdout.split('\n').filter((l) => /^# (tests|pass|fail|skipped)/.test(l));
     t.diagnostic(summary.join('; '));
