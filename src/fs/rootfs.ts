@@ -285,36 +285,6 @@ export class RootFS {
     }
   }
 
-  /** A symlink's target, verbatim. */
-  readlink(path: string): string {
-    this.assertNotRoot(path);
-    try {
-      const [dfd, name] = this.at(path);
-      return this.n.readlinkat(dfd, name, false);
-    } catch (e) {
-      throw relabel(e, path);
-    }
-  }
-
-  /**
-   * A read-only fd of the regular file at `path` (a final symlink is not followed; anything
-   * but a regular file is refused with EPATH). The caller closes it.
-   */
-  openRead(path: string): number {
-    this.assertNotRoot(path);
-    const c = this.c;
-    let fd = -1;
-    try {
-      const [dfd, name] = this.at(path);
-      fd = this.n.openat(dfd, name, c.O_RDONLY | c.O_NOFOLLOW | c.O_NONBLOCK | c.O_NOCTTY | c.O_CLOEXEC, 0);
-      if ((this.n.fstat(fd).mode & c.S_IFMT) !== c.S_IFREG) throw new OciBundleError('EPATH', `${path} is not a regular file: not read`);
-      return fd;
-    } catch (e) {
-      if (fd >= 0) this.n.close(fd);
-      throw relabel(e, path);
-    }
-  }
-
   /** Set one xattr of the entry itself (never through a final symlink). */
   setXattr(path: string, name: string, value: Buffer): void {
     assertCleanPath(path);

@@ -257,6 +257,8 @@ export class Applier {
     if (this.fd < 0) return;
     cloneContent(srcFd, this.fd, size);
     this.fdPos = size;
+    // content copied in the kernel never streams through data(): the observer walks instead
+    if (this.fdObserved) this.obs!.untracked('file content copied from the layer store');
   }
 
   private onEntryEnd(): void {

@@ -121,7 +121,7 @@ async function extract(layout: Layout, job: ExtractJob, warn: WarnFn, signal: Ab
       const handler = applier.layer();
       const streams = layerBytes(layout, desc, key.diffId, signal);
       try {
-        await applyLayerBytes(layout, desc, streams.layer(0), handler, () => applier.abort(), signal);
+        await applyLayerBytes(streams, 0, desc, handler, () => applier.abort(), signal);
       } finally {
         await streams.close();
       }
