@@ -3,7 +3,7 @@
 // (in-process, before the bundle is published) and by `raw runtime-config`.
 import { closeSync, existsSync, fsyncSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { OciBundleError, type WarnFn } from './errors.js';
+import { OciBundleError, renameInError, toOciBundleError, type WarnFn } from './errors.js';
 import { createTempFileSync } from './host/temp.js';
 import { RootFS } from './fs/rootfs.js';
 import type { ImageConfig } from './image/index.js';
@@ -74,7 +74,8 @@ export function writeFileAtomic(path: string, text: string | Iterable<string>, m
     renameSync(tmp, path);
   } catch (e) {
     if (tmp !== undefined) rmSync(tmp, { force: true });
-    throw e;
+    const err = toOciBundleError(e, `cannot write ${path}`);
+    throw tmp === undefined ? err : renameInError(err, tmp, path);
   }
 }
 

@@ -191,8 +191,8 @@ const rawRuntimeConfig: CommandModule<object, RuntimeConfigArgs> = {
 };
 
 export const rawCommand: CommandModule<object, object> = {
-  command: 'raw <command>',
+  command: 'raw',
   describe: 'lower-level operations: a rootfs only, a config.json only, a tar as a layer',
-  builder: (y) => y.command(rawUnpack as never).command(rawRuntimeConfig as never).command(rawAddLayerCommand as never).demandCommand(1, 'name a raw command: unpack, runtime-config or add-layer'),
+  builder: (y) => y.command(rawUnpack as never).command(rawRuntimeConfig as never).command(rawAddLayerCommand as never).demandCommand(1, ''),
   handler: () => {},
 };

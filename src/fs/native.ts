@@ -117,11 +117,12 @@ export function native(): NativeAddon {
     cached = require(ADDON_PATH) as NativeAddon;
   } catch (e) {
     const resolved = new URL(ADDON_PATH, import.meta.url).pathname;
-    throw new OciBundleError(
-      'ENATIVE',
-      `native addon not loadable at ${resolved}: run \`npm run build:native\` (needs g++, make, python3)`,
-      { cause: e },
-    );
+    // A missing file says only "Cannot find module" plus a require stack: not worth printing.
+    const missing = (e as { code?: unknown }).code === 'MODULE_NOT_FOUND';
+    throw new OciBundleError('ENATIVE', `native addon ${missing ? 'not built' : 'not loadable'}: ${resolved}`, {
+      ...(missing ? {} : { cause: e }),
+      hint: 'build it with g++, make and python3 installed: `npm rebuild -g ocibundle` for a global install, `npm rebuild ocibundle` in a project that depends on it, `npm run build:native` in a checkout',
+    });
   }
   return cached;
 }

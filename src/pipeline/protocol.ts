@@ -1,6 +1,6 @@
 // The messages between the unpacker (main thread) and the layer-stream worker. Types and
 // the error (de)serialisation only; shared by both sides.
-import { OciBundleError, type ErrorCode, ERROR_CODES } from '../errors.js';
+import { OciBundleError, oneLine, toOciBundleError, type ErrorCode, ERROR_CODES } from '../errors.js';
 import type { Descriptor } from '../image/index.js';
 
 export interface WorkerInput {
@@ -22,9 +22,10 @@ export type FromWorker =
 export type ToWorker = { t: 'credit'; bytes: number };
 
 export function toWire(layer: number, e: unknown): FromWorker {
-  const code = e instanceof OciBundleError ? e.code : 'ETAR';
-  const message = e instanceof Error ? e.message : String(e);
-  return { t: 'error', layer, code, message };
+  // A system error (an unreadable blob) keeps its class; anything else uncoded is the tar's fault.
+  const err = e instanceof OciBundleError ? e : toOciBundleError(e);
+  const code = e instanceof OciBundleError || err.code !== 'EIO' ? err.code : 'ETAR';
+  return { t: 'error', layer, code, message: oneLine(err).slice(err.code.length + 2) };
 }
 
 export function fromWire(m: { code: string; message: string }): OciBundleError {
