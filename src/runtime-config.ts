@@ -74,8 +74,10 @@ export function writeFileAtomic(path: string, text: string | Iterable<string>, m
     renameSync(tmp, path);
   } catch (e) {
     if (tmp !== undefined) rmSync(tmp, { force: true });
+    // A temp file that could not even be created is named by the error: it is ours, not the user's.
+    const temp = tmp ?? (e as { path?: unknown } | null)?.path;
     const err = toOciBundleError(e, `cannot write ${path}`);
-    throw tmp === undefined ? err : renameInError(err, tmp, path);
+    throw typeof temp === 'string' ? renameInError(err, temp, path) : err;
   }
 }
 

@@ -104,8 +104,11 @@ const CASES: Case[] = [
     name: 'unpack over a bundle',
     args: (f) => ['unpack', '--image', f.good, join(f.dir, 'made')],
     code: 'EEXIST',
-    names: (f) => [join(f.dir, 'made', 'rootfs')],
-    setup: (f) => mkdirSync(join(f.dir, 'made', 'rootfs'), { recursive: true }),
+    names: (f) => [join(f.dir, 'made', 'config.json')],
+    setup: (f) => {
+      mkdirSync(join(f.dir, 'made', 'rootfs'), { recursive: true });
+      writeFileSync(join(f.dir, 'made', 'config.json'), '{}');
+    },
   },
   {
     name: 'bundle is a file',
