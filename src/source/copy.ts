@@ -19,7 +19,7 @@ import { digestRoot, resolveManifestDescriptor } from '../image/resolve.js';
 import { validateSchema } from '../image/schema.js';
 import { checkDocument } from '../image/checks.js';
 import { parseJsonCapped } from '../image/json.js';
-import { tagEntries } from '../image/tags.js';
+import { noSuchTag, tagEntries } from '../image/tags.js';
 import { tagImage } from '../image/update-index.js';
 import { DirStore } from '../image/store.js';
 import type { Descriptor } from '../image/types.js';
@@ -436,7 +436,7 @@ async function rootOf(layout: Layout, ref: string, platform: string | undefined)
   if (platform !== undefined) return resolveManifestDescriptor(layout, ref, { platform });
   if (ref.startsWith('@')) return digestRoot(layout, ref.slice(1), {});
   const found = tagEntries(layout.index, ref);
-  if (found.length === 0) throw new OciBundleError('ENOTAG', `tag ${ref} not found in ${layout.path}`);
+  if (found.length === 0) throw noSuchTag(ref, layout.path, layout.index);
   if (new Set(found.map((d) => d.digest)).size > 1) throw new OciBundleError('EAMBIGUOUS', `tag ${ref} names several images in ${layout.path}; pick one with --platform`);
   return found[0]!;
 }
