@@ -78,6 +78,8 @@ export interface UnpackSummary {
 
 /** The longest stretch of layer work without a turn of the event loop (signals, aborts). */
 const YIELD_MS = 20;
+/** Progress events within a layer come at most this often (10 a second). */
+const PROGRESS_MS = 100;
 
 export async function unpack(opts: UnpackOptions): Promise<UnpackSummary> {
   const started = performance.now();
@@ -163,9 +165,18 @@ async function applyLayers(img: ResolvedImage, applier: Applier, opts: UnpackOpt
   const compressedTotal = img.layers.reduce((n, l) => n + l.size, 0);
   let compressedDone = 0;
   const out: LayerSummary[] = [];
-  const streams = layerStreams(img, opts.signal === undefined ? {} : { signal: opts.signal });
+  // Progress by bytes within a layer, at most every PROGRESS_MS (and at each layer's start and end).
+  let lastReport = 0;
+  const report = (layer: number, read: number) => {
+    const now = performance.now();
+    if (now - lastReport < PROGRESS_MS) return;
+    lastReport = now;
+    opts.onProgress?.({ layer, layers: img.layers.length, compressedDone: compressedDone + read, compressedTotal });
+  };
+  const streams = layerStreams(img, { ...(opts.signal === undefined ? {} : { signal: opts.signal }), ...(opts.onProgress ? { onRead: report } : {}) });
   try {
     for (const [i, desc] of img.layers.entries()) {
+      lastReport = performance.now();
       opts.onProgress?.({ layer: i, layers: img.layers.length, compressedDone, compressedTotal });
       try {
         await applyLayer(desc, streams.layer(i), applier, opts.signal);

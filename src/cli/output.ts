@@ -25,8 +25,9 @@ const toStderr: Write = (s) => process.stderr.write(s);
 export class StatusLine {
   private open = false;
   constructor(private readonly write: Write = toStderr) {}
+  /** Redraws the line (texts only grow as progress is made, so nothing of the old one shows). */
   draw(text: string): void {
-    this.write(`\r${text}\x1b[K`);
+    this.write(`\r${text}`);
     this.open = true;
   }
   /** Erase the bar so that the next output starts on a clean line. */
@@ -39,6 +40,17 @@ export class StatusLine {
     if (this.open) this.write('\n');
     this.open = false;
   }
+}
+
+/** `[####......]` for a fraction done. */
+export function bar(frac: number, width = 30): string {
+  return `[${'#'.repeat(Math.round(Math.min(1, Math.max(0, frac)) * width)).padEnd(width, '.')}]`;
+}
+
+/** `done/total UNIT`, in MiB, or in KiB when the total is under 1 MiB. */
+export function amount(done: number, total: number): string {
+  const [div, unit] = total < 1048576 ? [1024, 'KiB'] : [1048576, 'MiB'];
+  return `${(done / div).toFixed(1)}/${(total / div).toFixed(1)} ${unit}`;
 }
 
 /** The bar of this process, if a command shows one; messages clear it before printing. */

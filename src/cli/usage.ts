@@ -1,7 +1,8 @@
-// The usage line of every command (shown by --help and after a usage error) and the
-// translation of yargs's parse failures into one EUSAGE line that says what is wrong and how
-// the command is called. Help text and examples are the commands' own; this file only knows
-// their synopses.
+// The usage line of every command (shown by --help and after a usage error), the layout of
+// each command's help (options by importance, then groups, examples that fit 80 columns), and
+// the translation of yargs's parse failures into one EUSAGE line that says what is wrong and
+// how the command is called. The options and examples themselves are the commands' own.
+import type { Argv } from 'yargs';
 import { OciBundleError } from '../errors.js';
 
 /** Command path -> its synopsis, required options first. */
@@ -23,9 +24,31 @@ export const SYNOPSIS: Record<string, string> = {
 /** The top-level commands, for "name a command". */
 const TOP = [...new Set(Object.keys(SYNOPSIS).map((k) => k.split(' ')[0]!))];
 
-/** `$0 SYNOPSIS` for a command's .usage(), with its one-line description below. */
-export function usageOf(path: string, describe: string): string {
-  return `$0 ${SYNOPSIS[path] ?? path}\n\n${describe}`;
+export interface HelpLayout {
+  describe: string;
+  /** The main options, most important first (the others follow them in `Options:`). */
+  options: string[];
+  /** Further groups, in order: title -> option names. */
+  groups?: Record<string, string[]>;
+  /** [command line without `ocibundle `, what it does]; at least two. */
+  examples: [string, string][];
+}
+
+/** `Examples:` as an epilogue: `$ ocibundle CMD` then its description indented, both within 80 columns. */
+export function examplesText(examples: [string, string][]): string {
+  const lines = ['Examples:'];
+  for (const [cmd, what] of examples) {
+    lines.push(`  $ ocibundle ${cmd}`);
+    if (what) lines.push(`      ${what}`);
+  }
+  return lines.join('\n');
+}
+
+/** Applies a command's help layout: usage line with required options, option order, groups, examples. */
+export function withHelp<T>(y: Argv<T>, path: string, h: HelpLayout): Argv<T> {
+  let out = y.usage(`$0 ${SYNOPSIS[path] ?? path}\n\n${h.describe}`).group(h.options, 'Options:');
+  for (const [title, names] of Object.entries(h.groups ?? {})) out = out.group(names, title);
+  return out.group(['help', 'version'], 'General:').epilogue(examplesText(h.examples));
 }
 
 /** The command a command line names (`raw unpack`, `ls`), if any, from its leading words. */

@@ -14,8 +14,11 @@ export interface WorkerInput {
 }
 
 export type FromWorker =
-  /** `len` bytes at `off` in the ring; `skip` bytes before `off` were left unused (wrap). */
-  | { t: 'chunk'; layer: number; off: number; len: number; skip: number }
+  /**
+   * `len` bytes at `off` in the ring; `skip` bytes before `off` were left unused (wrap);
+   * `read`: bytes of the (compressed) layer blob read when this chunk came out (progress).
+   */
+  | { t: 'chunk'; layer: number; off: number; len: number; skip: number; read: number }
   | { t: 'end'; layer: number }
   | { t: 'error'; layer: number; code: string; message: string };
 

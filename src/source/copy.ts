@@ -4,6 +4,7 @@
 // synthesised docker-archive manifest, every layer's diff_id is verified. Blobs stream, verified,
 // several at once (`jobs`), into DEST's blobs/ opened by fd; blobs DEST already has are re-hashed
 // (or size-checked) and replaced if they lie; the tag is written last. Never prints.
+import { checkTransport } from './transports.js';
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { addAbortSignal } from 'node:stream';
@@ -72,9 +73,7 @@ export interface CopyResult {
 export type DestName = { kind: 'oci' | 'oci-archive'; path: string; tag: string };
 
 export function parseDestName(name: string): DestName {
-  if (name.startsWith('docker://') || name.startsWith('docker-archive:')) {
-    throw new OciBundleError('EUSAGE', `cannot copy to ${name.split(':')[0]}: destinations are oci:PATH[:TAG] or oci-archive:FILE[:TAG]`);
-  }
+  checkTransport(name, 'destination');
   const kind = name.startsWith('oci-archive:') ? 'oci-archive' : 'oci';
   const rest = kind === 'oci-archive' ? name.slice('oci-archive:'.length) : name.startsWith('oci:') ? name.slice(4) : name;
   const r = parseImageRef(rest);
