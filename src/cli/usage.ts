@@ -19,6 +19,7 @@ export const SYNOPSIS: Record<string, string> = {
   stat: 'stat --image IMAGE [options]',
   gc: 'gc --layout PATH [--json]',
   validate: 'validate --layout PATH | --image PATH[:TAG] [options]',
+  repack: 'repack --image PATH[:TAG] [options] BUNDLE',
 };
 
 /** The top-level commands, for "name a command". */
