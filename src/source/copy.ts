@@ -8,7 +8,7 @@ import { checkTransport } from './transports.js';
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { addAbortSignal } from 'node:stream';
-import { OciBundleError, type WarnFn } from '../errors.js';
+import { OciBundleError, toOciBundleError, type WarnFn } from '../errors.js';
 import { openBlob, readBlob } from '../image/blob.js';
 import { blobRelPath, digestOf } from '../image/digest.js';
 import { clearDeadTemps, createTempDirSync } from '../host/temp.js';
@@ -495,6 +495,9 @@ export async function copyImage(src: string, dest: string, opts: CopyOptions = {
   const source = await openSource(src, { ...opts, registry: { onWarning: opts.onWarning, ...opts.registry } });
   try {
     return await copyFromLayout(source.layout, source.ref, dest, opts);
+  } catch (e) {
+    // A bare system error (a full or read-only DEST) is named by the destination it hit.
+    throw toOciBundleError(e, `cannot copy to ${dest}`);
   } finally {
     await source.close();
   }

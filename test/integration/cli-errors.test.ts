@@ -155,7 +155,7 @@ const CASES: Case[] = [
   { name: 'init on a read-only file system', args: (f) => ['init', '--layout', join(f.ro!, 'l')], code: 'EROFS', needs: 'ro', names: (f) => [join(f.ro!, 'l')] },
   { name: 'runtime-config onto a read-only file system', args: (f) => ['raw', 'runtime-config', '--image', f.good, join(f.ro!, 'c.json')], code: 'EROFS', needs: 'ro', names: (f) => [join(f.ro!, 'c.json')] },
   // disk full
-  { name: 'copy onto a full disk', args: (f) => ['copy', f.good, join(f.full!, 'l')], code: 'ENOSPC', needs: 'full' },
+  { name: 'copy onto a full disk', args: (f) => ['copy', f.good, join(f.full!, 'l')], code: 'ENOSPC', needs: 'full', names: (f) => [join(f.full!, 'l')] },
 ];
 
 /** The checks every error line passes. */
