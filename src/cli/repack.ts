@@ -1,6 +1,6 @@
 // `ocibundle repack --image PATH[:TAG] BUNDLE`: the changes in a bundle's rootfs since unpack
 // become a new layer of the image, tagged TAG (umoci's flags). Parsing and printing only.
-import { withHelp } from './usage.js';
+import { HISTORY_GROUP, HISTORY_OPTIONS, withHelp } from './usage.js';
 import type { Argv, CommandModule } from 'yargs';
 import { compressOption, historyFlags, historyOptions, type CompressArgs, type HistoryArgs } from './build-options.js';
 import { printJson, printMessage, stderrWarner } from './output.js';
@@ -32,7 +32,7 @@ export const repackCommand: CommandModule<object, RepackArgs> = {
       {
         describe: 'Add the changes made to a bundle rootfs since unpack as a new layer, and tag the result.',
         options: ['image', 'compress', 'refresh-bundle', 'mask-path', 'mask-volumes', 'json', 'verbose'],
-        groups: { 'History options:': ['history', 'history.author', 'history.comment', 'history.created', 'history.created_by'] },
+        groups: { [HISTORY_GROUP]: HISTORY_OPTIONS },
         examples: [
           ['repack --image busybox:v2 bundle', 'bundle/rootfs changes become a layer of busybox:v2'],
           ['repack --image img:r --no-history bundle', 'with SOURCE_DATE_EPOCH=0: reproducible, mtimes clamped, no history'],

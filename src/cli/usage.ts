@@ -8,7 +8,7 @@ import { OciBundleError } from '../errors.js';
 /** Command path -> its synopsis, required options first. */
 export const SYNOPSIS: Record<string, string> = {
   unpack: 'unpack --image IMAGE [options] BUNDLE',
-  raw: 'raw unpack|runtime-config --image IMAGE [options] TARGET',
+  raw: 'raw unpack|runtime-config|add-layer --image IMAGE [options] TARGET',
   'raw unpack': 'raw unpack --image IMAGE [options] ROOTFS',
   'raw runtime-config': 'raw runtime-config --image IMAGE [--rootfs DIR] [options] CONFIG',
   copy: 'copy [options] SRC DEST',
@@ -20,6 +20,10 @@ export const SYNOPSIS: Record<string, string> = {
   gc: 'gc --layout PATH [--json]',
   validate: 'validate --layout PATH | --image PATH[:TAG] [options]',
   repack: 'repack --image PATH[:TAG] [options] BUNDLE',
+  new: 'new --image PATH:TAG',
+  config: 'config --image PATH[:TAG] [options]',
+  insert: 'insert --image PATH[:TAG] [options] SOURCE TARGET',
+  'raw add-layer': 'raw add-layer --image PATH[:TAG] [options] LAYER',
 };
 
 /** The top-level commands, for "name a command". */
@@ -44,6 +48,10 @@ export function examplesText(examples: [string, string][]): string {
   }
   return lines.join('\n');
 }
+
+/** The history flags of the image-writing commands, a help group of their own. */
+export const HISTORY_GROUP = 'History options:';
+export const HISTORY_OPTIONS = ['history', 'history.author', 'history.comment', 'history.created', 'history.created_by'];
 
 /** Applies a command's help layout: usage line with required options, option order, groups, examples. */
 export function withHelp<T>(y: Argv<T>, path: string, h: HelpLayout): Argv<T> {
@@ -74,7 +82,7 @@ function translate(msg: string, cmd: string | undefined, argv: string[]): string
   }
   if ((m = /^Did you mean (.*)\?$/.exec(msg))) return `unknown command ${argv.find((a) => !a.startsWith('-'))}; did you mean ${m[1]}?`;
   if (msg === '') {
-    if (cmd === 'raw') return 'name a raw command: unpack or runtime-config';
+    if (cmd === 'raw') return 'name a raw command: unpack, runtime-config or add-layer';
     const flag = argv.find((a) => a.startsWith('-'));
     return flag !== undefined ? `unknown option ${flag}` : 'name a command';
   }
