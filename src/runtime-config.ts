@@ -3,7 +3,7 @@
 // (in-process, before the bundle is published) and by `raw runtime-config`.
 import { closeSync, existsSync, fsyncSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { OciBundleError, type WarnFn } from './errors.js';
+import { OciBundleError, renameInError, toOciBundleError, type WarnFn } from './errors.js';
 import { createTempFileSync } from './host/temp.js';
 import { RootFS } from './fs/rootfs.js';
 import { assertOutsideSources, assertPathArg } from './host/guard.js';
@@ -75,7 +75,10 @@ export function writeFileAtomic(path: string, text: string | Iterable<string>, m
     renameSync(tmp, path);
   } catch (e) {
     if (tmp !== undefined) rmSync(tmp, { force: true });
-    throw e;
+    // A temp file that could not even be created is named by the error: it is ours, not the user's.
+    const temp = tmp ?? (e as { path?: unknown } | null)?.path;
+    const err = toOciBundleError(e, `cannot write ${path}`);
+    throw typeof temp === 'string' ? renameInError(err, temp, path) : err;
   }
 }
 

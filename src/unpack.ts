@@ -4,9 +4,10 @@
 // config.json last. Any failure or abort removes what this run made; a SIGKILLed run leaves a
 // complete bundle or one without config.json, plus `.ocibundle-*.tmp` names the next run
 // clears. Owns the bundle's life cycle (host paths through src/host/guard), not entry semantics.
-import { chmodSync, lstatSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { OciBundleError, type WarnFn } from './errors.js';
+import { OciBundleError, renameInError, toOciBundleError, type WarnFn } from './errors.js';
+import { mkdirpSync } from './host/mkdirp.js';
 import { assertOutsideSources, assertPathArg, assertReplaceable } from './host/guard.js';
 import { RootFS } from './fs/rootfs.js';
 import { pidAlive } from './host/owner.js';
@@ -84,6 +85,9 @@ export interface UnpackSummary {
   /** With a store: its directory and, per layer, whether it was there already or extracted now. */
   store?: { dir: string; layers: ('hit' | 'extracted')[]; overlay: boolean };
 }
+
+/** Progress events within a layer come at most this often (10 a second). */
+const PROGRESS_MS = 100;
 
 export async function unpack(opts: UnpackOptions): Promise<UnpackSummary> {
   const started = performance.now();
@@ -164,7 +168,8 @@ async function unpackResolved(img: ResolvedImage, opts: UnpackOptions, started: 
     }
     step('cleaned');
     if (opts.signal?.aborted) throw new OciBundleError('EINTERRUPTED', 'unpack interrupted; nothing was left behind', { cause: e });
-    throw e;
+    // The temporary name is ours, not the user's: messages name the rootfs it was to become.
+    throw renameInError(toOciBundleError(e, `cannot unpack into ${targets.shownRootfs}`), tmpRootfs, targets.shownRootfs);
   } finally {
     liveTemps.delete(tmpRootfs);
   }
@@ -175,9 +180,18 @@ async function applyLayers(img: ResolvedImage, applier: Applier, opts: UnpackOpt
   const compressedTotal = img.layers.reduce((n, l) => n + l.size, 0);
   let compressedDone = 0;
   const out: LayerSummary[] = [];
-  const streams = layerStreams(img, opts.signal === undefined ? {} : { signal: opts.signal });
+  // Progress by bytes within a layer, at most every PROGRESS_MS (and at each layer's start and end).
+  let lastReport = 0;
+  const report = (layer: number, read: number) => {
+    const now = performance.now();
+    if (now - lastReport < PROGRESS_MS) return;
+    lastReport = now;
+    opts.onProgress?.({ layer, layers: img.layers.length, compressedDone: compressedDone + read, compressedTotal });
+  };
+  const streams = layerStreams(img, { ...(opts.signal === undefined ? {} : { signal: opts.signal }), ...(opts.onProgress ? { onRead: report } : {}) });
   try {
     for (const [i, desc] of img.layers.entries()) {
+      lastReport = performance.now();
       opts.onProgress?.({ layer: i, layers: img.layers.length, compressedDone, compressedTotal });
       await applyLayerBytes(streams, i, desc, applier.layer(), () => applier.abort(), opts.signal);
       compressedDone += desc.size;
@@ -205,6 +219,8 @@ interface Targets {
   rootfsOnly: boolean;
   /** Directories this run created (deepest first), removed again when it fails. */
   created: string[];
+  /** The rootfs as the user named it, for messages. */
+  shownRootfs: string;
 }
 
 /**
@@ -213,7 +229,23 @@ interface Targets {
  * its lone rootfs is replaced even without --force.
  */
 function planTargets(opts: UnpackOptions, sources: string[], warn: WarnFn): Targets {
+  try {
+    return planTargetsOrThrow(opts, sources, warn);
+  } catch (e) {
+    throw toOciBundleError(e, `cannot create ${opts.rootfsOnly ? 'rootfs' : 'bundle'} ${opts.bundle}`);
+  }
+}
+
+/** A path that exists but is not a directory (a dangling symlink included) as EEXIST naming what it is. */
+function notADirectory(path: string, shown: string): OciBundleError {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  const link = st?.isSymbolicLink() ? (statSync(path, { throwIfNoEntry: false }) ? 'a symbolic link to a non-directory' : `a symbolic link to missing ${readlinkSync(path)}`) : undefined;
+  return new OciBundleError('EEXIST', `bundle ${shown} exists and is ${link ?? 'not a directory'}`);
+}
+
+function planTargetsOrThrow(opts: UnpackOptions, sources: string[], warn: WarnFn): Targets {
   const target = resolve(opts.bundle);
+  const shown = opts.bundle;
   const force = opts.force ?? false;
   // 0700 keeps setuid files and devices away from other users; with an id map the runtime's
   // mapped root is such an "other" user and must still reach BUNDLE/rootfs: 0711 (search only).
@@ -224,13 +256,13 @@ function planTargets(opts: UnpackOptions, sources: string[], warn: WarnFn): Targ
     const created = makeDirs(parent, 0o755);
     clearStale(parent, (k) => k.startsWith('rootfs'), sources);
     if (exists(target)) {
-      if (!force) throw new OciBundleError('EEXIST', `${target} exists (use --force to replace it)`);
+      if (!force) throw new OciBundleError('EEXIST', `${shown} exists (use --force to replace it)`);
       replaceable(target, 'rootfs');
     }
     if (mapped) warnUnsearchable(target, opts.uidMap ?? [], warn);
-    return { workDir: parent, rootfs: target, config: null, rootfsOnly: true, created };
+    return { workDir: parent, rootfs: target, config: null, rootfsOnly: true, created, shownRootfs: shown };
   }
-  if (exists(target) && !statSync(target).isDirectory()) throw new OciBundleError('EEXIST', `bundle ${target} exists and is not a directory`);
+  if (exists(target) && !statSync(target, { throwIfNoEntry: false })?.isDirectory()) throw notADirectory(target, shown);
   const created = makeDirs(target, 0o700);
   if (mapped && created.length > 0) chmodSync(target, 0o711);
   if (mapped) warnUnsearchable(join(target, 'rootfs'), opts.uidMap ?? [], warn);
@@ -239,12 +271,12 @@ function planTargets(opts: UnpackOptions, sources: string[], warn: WarnFn): Targ
   clearStale(target, () => true, sources);
   const configSt = lstatSync(config, { throwIfNoEntry: false });
   if (configSt !== undefined) {
-    if (!force) throw new OciBundleError('EEXIST', `${config} exists (use --force to replace it)`);
-    if (!configSt.isFile() && !configSt.isSymbolicLink()) throw new OciBundleError('EEXIST', `${config} is not a file: not replaced`);
+    if (!force) throw new OciBundleError('EEXIST', `${join(shown, 'config.json')} exists (use --force to replace it)`);
+    if (!configSt.isFile() && !configSt.isSymbolicLink()) throw new OciBundleError('EEXIST', `${join(shown, 'config.json')} is not a file: not replaced`);
     replaceable(config, 'bundle config');
   }
   if (exists(rootfs)) replaceable(rootfs, 'bundle rootfs');
-  return { workDir: target, rootfs, config, rootfsOnly: false, created };
+  return { workDir: target, rootfs, config, rootfsOnly: false, created, shownRootfs: join(shown, 'rootfs') };
 }
 
 function exists(p: string): boolean {
@@ -253,14 +285,7 @@ function exists(p: string): boolean {
 
 /** mkdir -p; returns the directories it made, deepest first. */
 function makeDirs(dir: string, mode: number): string[] {
-  const first = mkdirSync(dir, { recursive: true, mode });
-  if (first === undefined) return [];
-  const out: string[] = [];
-  for (let d = dir; ; d = dirname(d)) {
-    out.push(d);
-    if (d === first || dirname(d) === d) break;
-  }
-  return out;
+  return mkdirpSync(dir, mode);
 }
 
 /** After a failure: rmdir what makeDirs made, as long as each is empty (anything else stays). */

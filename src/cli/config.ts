@@ -1,6 +1,7 @@
 // `ocibundle config --image PATH[:TAG] [--tag NEW]`: umoci's --config.*, --clear, --author,
 // --created, --os, --architecture (and --platform.os/arch/variant), --manifest.annotation
 // and --history.* flags. yargs reads the dotted flags as nested objects; this file maps them.
+import { HISTORY_GROUP, HISTORY_OPTIONS, withHelp } from './usage.js';
 import type { Argv, CommandModule } from 'yargs';
 import { OciBundleError } from '../errors.js';
 import type { ConfigEdits } from '../build/config-edit.js';
@@ -64,7 +65,8 @@ export const configCommand: CommandModule<object, ConfigArgs> = {
   command: 'config',
   describe: "change an image's config (user, env, entrypoint, cmd, labels, ...) and move the tag",
   builder: (y: Argv) =>
-    historyOptions(y)
+    withHelp(
+      historyOptions(y)
       .option('image', { ...one, demandOption: true, describe: 'PATH[:TAG] of the image to change' })
       .option('tag', { ...one, describe: 'write the result under this tag (default: the --image tag)' })
       // yargs reads the dotted flags into these objects; declared so strict mode knows them
@@ -88,8 +90,18 @@ export const configCommand: CommandModule<object, ConfigArgs> = {
       .option('platform.arch', { ...one, describe: 'the config architecture' })
       .option('platform.variant', { ...one, describe: 'the config variant' })
       .option('manifest.annotation', { ...list, describe: 'set KEY=VALUE in the manifest annotations (repeatable)' })
-      .option('clear', { ...list, default: [], describe: 'clear first: config.labels, manifest.annotations, config.exposedports, config.env, config.volume, config.entrypoint, config.cmd' })
-      .example('$0 config --image img:base --config.cmd /bin/sh --config.env A=1 --tag v1', 'a new config and manifest under img:v1') as unknown as Argv<ConfigArgs>,
+      .option('clear', { ...list, default: [], describe: 'clear first: config.labels, manifest.annotations, config.exposedports, config.env, config.volume, config.entrypoint, config.cmd' }),
+      'config',
+      {
+        describe: "Change an image's config (user, env, entrypoint, cmd, labels, ...) and move the tag, as umoci config.",
+        options: ['image', 'tag', 'config.user', 'config.env', 'config.entrypoint', 'config.cmd', 'config.workingdir', 'clear'],
+        groups: { [HISTORY_GROUP]: HISTORY_OPTIONS },
+        examples: [
+          ['config --image img:base --config.cmd /bin/sh --tag v1', 'a new config and manifest under img:v1'],
+          ['config --image img --clear config.env --config.env A=1', 'replace the whole environment'],
+        ],
+      },
+    ) as unknown as Argv<ConfigArgs>,
   handler: async (a) => {
     const { configImage } = await import('../build/image-ops.js');
     printData(await configImage({ image: a.image, ...(a.tag !== undefined ? { tag: a.tag } : {}), history: historyFlags(a), edits: configEditsOf(a) }));

@@ -5,10 +5,12 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { CopyOptions, CopyProgress } from '../source/copy.js';
 import type { SourceOptions } from '../source/index.js';
-import { escapeControls } from './escape.js';
 import { OciBundleError } from '../errors.js';
-import { printJson, printMessage, stderrWarner } from './output.js';
+import { spellings } from '../source/transports.js';
+import type { WarnFn } from '../errors.js';
+import { amount, bar, printJson, printMessage, runWarnings, statusLine, stderrWarner } from './output.js';
 import { withSignals } from './signals.js';
+import { withHelp } from './usage.js';
 
 export interface SourceArgs {
   creds?: string;
@@ -20,6 +22,9 @@ export interface SourceArgs {
   'trust-realm'?: string[];
   platform?: string;
 }
+
+/** The registry flags' names (a help group of their own). */
+export const REGISTRY_OPTIONS = ['creds', 'authfile', 'tls-verify', 'cache-dir', 'speed-limit', 'speed-time'];
 
 export function sourceOptions<T>(y: Argv<T>) {
   return y
@@ -38,9 +43,9 @@ function positive(v: number | undefined, flag: string): number | undefined {
   return v;
 }
 
-/** SourceOptions from parsed flags. */
-export function sourceOptionsOf(args: SourceArgs): SourceOptions {
-  const registry: NonNullable<SourceOptions['registry']> = { tlsVerify: args['tls-verify'] ?? true };
+/** SourceOptions from parsed flags; `warn` hears of registry retries and dropped cache entries. */
+export function sourceOptionsOf(args: SourceArgs, warn: WarnFn = stderrWarner()): SourceOptions {
+  const registry: NonNullable<SourceOptions['registry']> = { tlsVerify: args['tls-verify'] ?? true, onWarning: warn };
   if (args.creds !== undefined) registry.creds = args.creds;
   if (args.authfile !== undefined) registry.authfile = args.authfile;
   if (args['cache-dir'] !== undefined) registry.cacheDir = args['cache-dir'];
@@ -53,7 +58,7 @@ export function sourceOptionsOf(args: SourceArgs): SourceOptions {
   return { ...(args.platform === undefined ? {} : { platform: args.platform }), registry };
 }
 
-export const SOURCE_NAMES = 'PATH[:TAG], PATH@sha256:HEX, oci:PATH[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REPO:TAG] or docker://HOST[:PORT]/REPO[:TAG|@DIGEST]';
+export const SOURCE_NAMES = spellings('source');
 
 interface CopyArgs extends SourceArgs {
   src: string;
@@ -64,19 +69,13 @@ interface CopyArgs extends SourceArgs {
   'verify-existing': boolean;
 }
 
-/** `done/total UNIT`, in MiB, or in KiB when the total is under 1 MiB. */
-function amount(done: number, total: number): string {
-  const [div, unit] = total < 1048576 ? [1024, 'KiB'] : [1048576, 'MiB'];
-  return `${(done / div).toFixed(1)}/${(total / div).toFixed(1)} ${unit}`;
-}
-
 /** Progress on stderr: a redrawn bar on a TTY, a line per finished blob with --verbose, else none. */
-export function copyProgressReporter(tty: boolean, verbose: boolean, write: (s: string) => void = (s) => process.stderr.write(s)) {
+export function copyProgressReporter(tty: boolean, verbose: boolean) {
   let lastDraw = 0;
-  let open = false;
+  const status = statusLine();
   const onProgress = (p: CopyProgress): void => {
     if (!tty) {
-      if (p.finished) write(`ocibundle: blob ${p.blobsDone}/${p.blobs} ${escapeControls(p.digest)} (${amount(p.bytesDone, p.bytesTotal)})\n`);
+      if (p.finished) printMessage(`blob ${p.blobsDone}/${p.blobs} ${p.digest} (${amount(p.bytesDone, p.bytesTotal)})`);
       return;
     }
     const last = p.finished && p.blobsDone === p.blobs;
@@ -84,19 +83,13 @@ export function copyProgressReporter(tty: boolean, verbose: boolean, write: (s: 
     if (!last && !p.finished && now - lastDraw < 100) return;
     lastDraw = now;
     const frac = p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : p.blobsDone / p.blobs;
-    const width = 30;
-    const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
-    write(`\rblob ${p.blobsDone}/${p.blobs} [${bar}] ${amount(p.bytesDone, p.bytesTotal)}`);
-    open = !last;
-    if (last) write('\n');
+    status.draw(`blob ${p.blobsDone}/${p.blobs} ${bar(frac)} ${amount(p.bytesDone, p.bytesTotal)}`);
+    if (last) status.end();
   };
   return {
     onProgress: tty || verbose ? onProgress : undefined,
     /** Ends a bar left mid-line (before an error message is printed). */
-    finish: () => {
-      if (open) write('\n');
-      open = false;
-    },
+    finish: () => status.end(),
   };
 }
 
@@ -104,25 +97,37 @@ export const copyCommand: CommandModule<object, CopyArgs> = {
   command: 'copy <src> <dest>',
   describe: 'copy an image from any source into an OCI layout or oci-archive, converting Docker media types to OCI',
   builder: (y) =>
-    sourceOptions(y)
+    withHelp(
+      sourceOptions(y)
       .positional('src', { type: 'string', demandOption: true, describe: `the image: ${SOURCE_NAMES}` })
-      .positional('dest', { type: 'string', demandOption: true, describe: 'oci:PATH[:TAG] (or a bare PATH[:TAG]; created if absent) or oci-archive:FILE[:TAG]; tag defaults to latest' })
+      .positional('dest', { type: 'string', demandOption: true, describe: `${spellings('destination')} (a layout is created if absent; tag defaults to latest)` })
       .option('platform', { type: 'string', requiresArg: true, describe: 'copy only this os/arch[/variant] from a multi-platform index (default: all platforms)' })
       .option('json', { type: 'boolean', default: false, describe: 'print {descriptor, tag, copied, skipped} on stdout' })
       .option('verbose', { type: 'boolean', default: false, describe: 'report each blob copied, and a summary, on stderr' })
       .option('jobs', { type: 'number', default: 3, requiresArg: true, describe: 'blobs transferred at once (1-64)' })
-      .option('verify-existing', { type: 'boolean', default: true, describe: 're-hash blobs DEST already has before reusing them (--no-verify-existing: check only their size)' })
-      .example('$0 copy docker-archive:busybox.tar oci:busybox:latest', 'then: $0 unpack --image busybox:latest bundle')
-      .example('$0 copy docker://127.0.0.1:5000/busybox:latest busybox:latest --tls-verify=false', 'from a local registry') as unknown as Argv<CopyArgs>,
+      .option('verify-existing', { type: 'boolean', default: true, describe: 're-hash blobs DEST already has before reusing them (--no-verify-existing: check only their size)' }),
+      'copy',
+      {
+        describe: 'Copy an image from any source into an OCI layout or oci-archive, converting Docker media types to OCI.',
+        options: ['platform', 'jobs', 'json', 'verbose', 'verify-existing'],
+        groups: { 'Registry options (docker:// sources):': REGISTRY_OPTIONS },
+        examples: [
+          ['copy docker-archive:busybox.tar oci:busybox:latest', 'then: ocibundle unpack --image busybox:latest bundle'],
+          ['copy --tls-verify=false docker://127.0.0.1:5000/busybox bb', 'from a local plain-http registry into layout bb'],
+          ['copy --platform linux/arm64 multi:latest oci-archive:arm.tar', 'one platform of an index, as an archive'],
+        ],
+      },
+    ) as unknown as Argv<CopyArgs>,
   handler: async (args) => {
     const { copyImage } = await import('../source/copy.js');
     const progress = copyProgressReporter(process.stderr.isTTY === true, args.verbose);
+    const warn = stderrWarner({ json: args.json });
     const r = await withSignals(async (signal) => {
-      const opts: CopyOptions = { ...sourceOptionsOf(args), jobs: args.jobs, signal, verifyExisting: args['verify-existing'], onWarning: stderrWarner() };
+      const opts: CopyOptions = { ...sourceOptionsOf(args, warn), jobs: args.jobs, signal, verifyExisting: args['verify-existing'], onWarning: warn };
       if (progress.onProgress) opts.onProgress = progress.onProgress;
       return copyImage(args.src, args.dest, opts);
     }).finally(progress.finish);
-    if (args.json) printJson(r);
+    if (args.json) printJson({ ...r, warnings: runWarnings });
     else if (args.verbose) printMessage(`copied ${r.descriptor.digest} as tag ${r.tag}: ${r.copied} blob(s) written, ${r.skipped} already present`);
   },
 };

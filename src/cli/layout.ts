@@ -1,6 +1,8 @@
 // The layout commands, with umoci's flags: init, ls, tag, rm, stat, gc, validate. Each one
 // parses its arguments, calls src/image and prints through output.ts; errors are thrown as
 // OciBundleError for main.ts to print. No OCI logic lives here beyond formatting.
+import { withHelp } from './usage.js';
+import { spellings } from '../source/transports.js';
 import type { Argv, CommandModule } from 'yargs';
 import { OciBundleError } from '../errors.js';
 import { printData, printJson, printMessage, stderrWarner } from './output.js';
@@ -22,7 +24,7 @@ interface ImageArgs {
 
 const layoutOpt = { type: 'string', describe: 'path to an OCI image layout', requiresArg: true } as const;
 const imageOpt = { type: 'string', describe: "OCI image of the form 'path[:tag]' or 'path@sha256:hex' (tag defaults to latest)", requiresArg: true } as const;
-const sourceOpt = { ...imageOpt, describe: "the image: 'path[:tag]', 'path@sha256:hex', oci:, oci-archive:FILE[:TAG], docker-archive:FILE[:REPO:TAG] or docker://HOST/REPO[:TAG]" } as const;
+const sourceOpt = { ...imageOpt, describe: `the image: ${spellings('source')}` } as const;
 const jsonOpt = { type: 'boolean', default: false, describe: 'print stable JSON instead of text' } as const;
 const platformOpt = { type: 'string', describe: 'platform os/arch[/variant] to pick from a multi-platform index (default: the host)', requiresArg: true } as const;
 
@@ -35,9 +37,14 @@ export const initCommand: CommandModule<object, LayoutArgs> = {
   command: 'init',
   describe: 'create a new, empty OCI image layout',
   builder: (y: Argv) =>
-    y
-      .option('layout', { ...layoutOpt, demandOption: true })
-      .example('$0 init --layout ./busybox', 'create ./busybox (it must not exist)') as unknown as Argv<LayoutArgs>,
+    withHelp(y.option('layout', { ...layoutOpt, demandOption: true }), 'init', {
+      describe: 'Create a new, empty OCI image layout at PATH (it must not exist).',
+      options: ['layout'],
+      examples: [
+        ['init --layout ./busybox', 'then: ocibundle copy docker-archive:busybox.tar ./busybox'],
+        ['init --layout ./empty && ocibundle ls --layout ./empty', 'an empty layout lists no tags'],
+      ],
+    }) as unknown as Argv<LayoutArgs>,
   handler: async (argv) => {
     const { initLayout } = await import('../image/layout.js');
     await initLayout(checkLayoutPath(argv.layout));
@@ -49,11 +56,14 @@ export const lsCommand: CommandModule<object, LayoutArgs> = {
   aliases: ['list'],
   describe: 'list the tags of an OCI image layout, in index order',
   builder: (y: Argv) =>
-    y
-      .option('layout', { ...layoutOpt, demandOption: true })
-      .option('json', jsonOpt)
-      .example('$0 ls --layout ./busybox', 'one tag per line')
-      .example('$0 ls --layout ./busybox --json', '[{"tag", "mediaType", "digest", "size"}, ...]') as unknown as Argv<LayoutArgs>,
+    withHelp(y.option('layout', { ...layoutOpt, demandOption: true }).option('json', jsonOpt), 'ls', {
+      describe: 'List the tags of an OCI image layout, in index order.',
+      options: ['layout', 'json'],
+      examples: [
+        ['ls --layout ./busybox', 'one tag per line'],
+        ['ls --layout ./busybox --json', '[{"tag", "mediaType", "digest", "size"}, ...]'],
+      ],
+    }) as unknown as Argv<LayoutArgs>,
   handler: async (argv) => {
     const layout = await openLayout(checkLayoutPath(argv.layout));
     if (argv.json) {
@@ -74,11 +84,14 @@ export const tagCommand: CommandModule<object, ImageArgs & { 'new-tag': string }
   command: 'tag <new-tag>',
   describe: 'point a new tag at the image an existing tag (or digest) names; re-tagging moves the name',
   builder: (y: Argv) =>
-    y
-      .option('image', { ...imageOpt, demandOption: true })
-      .positional('new-tag', { type: 'string', describe: 'the tag to create or move' })
-      .example('$0 tag --image ./busybox:latest v1', 'v1 now names what latest names')
-      .example('$0 tag --image ./bb@sha256:<hex> pin', 'tag by digest') as unknown as Argv<ImageArgs & { 'new-tag': string }>,
+    withHelp(y.option('image', { ...imageOpt, demandOption: true }).positional('new-tag', { type: 'string', describe: 'the tag to create or move' }), 'tag', {
+      describe: 'Point NEW-TAG at the image a tag (or digest) names; re-tagging moves the name.',
+      options: ['image'],
+      examples: [
+        ['tag --image ./busybox:latest v1', 'v1 now names what latest names'],
+        ['tag --image ./bb@sha256:HEX pin', 'tag an image by its digest'],
+      ],
+    }) as unknown as Argv<ImageArgs & { 'new-tag': string }>,
   handler: async (argv) => {
     const ref = parseImageRef(argv.image);
     const layout = await openLayout(ref.path);
@@ -97,9 +110,14 @@ export const rmCommand: CommandModule<object, ImageArgs> = {
   aliases: ['remove'],
   describe: 'remove a tag from an OCI image layout (blobs stay until gc)',
   builder: (y: Argv) =>
-    y
-      .option('image', { ...imageOpt, demandOption: true })
-      .example('$0 rm --image ./busybox:old', 'remove tag old; a missing tag only warns') as unknown as Argv<ImageArgs>,
+    withHelp(y.option('image', { ...imageOpt, demandOption: true }), 'rm', {
+      describe: 'Remove a tag from an OCI image layout (blobs stay until gc). Without :TAG it removes latest, as umoci does.',
+      options: ['image'],
+      examples: [
+        ['rm --image ./busybox:old', 'remove tag old; a missing tag only warns'],
+        ['rm --image ./busybox', 'no tag given: removes latest'],
+      ],
+    }) as unknown as Argv<ImageArgs>,
   handler: async (argv) => {
     const ref = parseImageRef(argv.image);
     if (ref.digest) throw new OciBundleError('EUSAGE', 'rm takes a tag, not a digest');
@@ -114,17 +132,24 @@ export const statCommand: CommandModule<object, ImageArgs> = {
   command: 'stat',
   describe: 'show the manifest, config and history of an image',
   builder: (y: Argv) =>
-    y
-      .option('image', { ...sourceOpt, demandOption: true })
-      .option('json', jsonOpt)
-      .option('platform', platformOpt)
-      .option('creds', { type: 'string', requiresArg: true, describe: 'registry credentials USER:PASS for docker:// sources (never printed)' })
-      .option('authfile', { type: 'string', requiresArg: true, describe: 'auth.json / docker config.json with registry credentials' })
-      .option('tls-verify', { type: 'boolean', default: true, describe: 'verify registry TLS certificates' })
-      .option('trust-realm', { type: 'string', array: true, requiresArg: true, describe: 'also send registry credentials to a token realm on this other host' })
-      .example('$0 stat --image ./busybox:latest', 'manifest, config and history sections')
-      .example('$0 stat --image docker-archive:busybox.tar', 'any source name works')
-      .example('$0 stat --image ./multi:latest --platform linux/arm64 --json', '{"manifest":{"descriptor","blob"},"config":{...},"history":[...]}') as unknown as Argv<ImageArgs>,
+    withHelp(
+      y
+        .option('image', { ...sourceOpt, demandOption: true })
+        .option('json', jsonOpt)
+        .option('platform', platformOpt)
+        .option('creds', { type: 'string', requiresArg: true, describe: 'registry credentials USER:PASS for docker:// sources (never printed)' })
+        .option('authfile', { type: 'string', requiresArg: true, describe: 'auth.json / docker config.json with registry credentials' })
+        .option('tls-verify', { type: 'boolean', default: true, describe: 'verify registry TLS certificates (--tls-verify=false for a local registry)' })
+        .option('trust-realm', { type: 'string', array: true, requiresArg: true, describe: 'also send registry credentials to a token realm on this other host' }), 'stat', {
+      describe: 'Show the manifest, config and history of an image from any source.',
+      options: ['image', 'platform', 'json'],
+      groups: { 'Registry options (docker:// images):': ['creds', 'authfile', 'tls-verify', 'trust-realm'] },
+      examples: [
+        ['stat --image ./busybox:latest', 'manifest, config and history sections'],
+        ['stat --image docker-archive:busybox.tar', 'any source name works'],
+        ['stat --image ./multi:latest --platform linux/arm64 --json', '{"manifest", "config", "history"} of one platform'],
+      ],
+    }) as unknown as Argv<ImageArgs>,
   handler: async (argv) => {
     const { openSource } = await import('../source/index.js');
     const { sourceOptionsOf } = await import('./copy.js');
@@ -141,14 +166,20 @@ export const gcCommand: CommandModule<object, Partial<LayoutArgs> & { 'cache-dir
   command: 'gc',
   describe: 'remove blobs no tag (and no running copy) reaches, and temp files of killed runs (holds the index lock); or clean a --cache-dir',
   builder: (y: Argv) =>
-    y
-      .option('layout', layoutOpt)
-      .option('cache-dir', { type: 'string', requiresArg: true, describe: 'a registry blob cache (--cache-dir of unpack/copy) to clear of temp files killed pulls left' })
-      .option('json', jsonOpt)
-      .conflicts('layout', 'cache-dir')
-      .example('$0 gc --layout ./busybox', 'delete unreachable blobs')
-      .example('$0 gc --layout ./busybox --json', '{"removedBlobs": [...], "removedTemps": [...]}')
-      .example('$0 gc --cache-dir ~/.cache/ocibundle', 'remove temp files of killed pulls; cached blobs stay') as unknown as Argv<Partial<LayoutArgs> & { 'cache-dir'?: string }>,
+    withHelp(
+      y
+        .option('layout', layoutOpt)
+        .option('cache-dir', { type: 'string', requiresArg: true, describe: 'a registry blob cache (--cache-dir of unpack/copy) to clear of temp files killed pulls left' })
+        .option('json', jsonOpt)
+        .conflicts('layout', 'cache-dir'), 'gc', {
+      describe: 'Remove blobs no tag (and no running copy) reaches and temp files of killed runs (holds the index lock); or clean a --cache-dir.',
+      options: ['layout', 'cache-dir', 'json'],
+      examples: [
+        ['gc --layout ./busybox', 'delete unreachable blobs'],
+        ['gc --layout ./busybox --json', '{"removedBlobs": [...], "removedTemps": [...]}'],
+        ['gc --cache-dir ~/.cache/ocibundle', 'remove temp files of killed pulls; cached blobs stay'],
+      ],
+    }) as unknown as Argv<Partial<LayoutArgs> & { 'cache-dir'?: string }>,
   handler: async (argv) => {
     const cacheDir = argv['cache-dir'];
     if (!argv.layout === (cacheDir === undefined)) throw new OciBundleError('EUSAGE', 'gc takes exactly one of --layout or --cache-dir');
@@ -175,18 +206,27 @@ async function looksLikeCache(path: string): Promise<boolean> {
   return existsSync(`${path}/blobs`) && !existsSync(`${path}/oci-layout`);
 }
 
+/** One line per problem, naming what reaches it: `CODE: message (reached from a, b)`. */
+function problemLine(p: { code: string; message: string; refs?: string[] }): string {
+  const refs = p.refs ?? [];
+  if (refs.length === 0) return `${p.code}: ${p.message}`;
+  const shown = refs.length > 10 ? `${refs.slice(0, 10).join(', ')} and ${refs.length - 10} more` : refs.join(', ');
+  return `${p.code}: ${p.message} (reached from ${shown})`;
+}
+
 export const validateCommand: CommandModule<object, Partial<LayoutArgs> & Partial<ImageArgs>> = {
   command: 'validate',
   describe: 'verify every reachable blob (digest, size, schema, media types); exit 4 on any problem',
   builder: (y: Argv) =>
-    y
-      .option('layout', layoutOpt)
-      .option('image', imageOpt)
-      .option('platform', platformOpt)
-      .option('json', jsonOpt)
-      .conflicts('layout', 'image')
-      .example('$0 validate --layout ./busybox', 'check everything index.json reaches')
-      .example('$0 validate --image ./multi:latest --platform linux/amd64', 'check one resolved image') as unknown as Argv<Partial<LayoutArgs> & Partial<ImageArgs>>,
+    withHelp(y.option('layout', layoutOpt).option('image', imageOpt).option('platform', platformOpt).option('json', jsonOpt).conflicts('layout', 'image'), 'validate', {
+      describe: 'Verify every reachable blob (digest, size, schema, media types); exit 4 on any problem, one line each naming the tags that reach it.',
+      options: ['layout', 'image', 'platform', 'json'],
+      examples: [
+        ['validate --layout ./busybox', 'check everything index.json reaches'],
+        ['validate --image ./multi:latest --platform linux/amd64', 'check one resolved image'],
+        ['validate --layout ./busybox --json', 'problems as {code, message, digest, path, refs}'],
+      ],
+    }) as unknown as Argv<Partial<LayoutArgs> & Partial<ImageArgs>>,
   handler: async (argv) => {
     if (!argv.layout === !argv.image) throw new OciBundleError('EUSAGE', 'validate takes exactly one of --layout or --image');
     if (argv.platform && !argv.image) throw new OciBundleError('EUSAGE', '--platform needs --image');
@@ -203,7 +243,7 @@ export const validateCommand: CommandModule<object, Partial<LayoutArgs> & Partia
     const { validateLayout } = await import('../image/validate.js');
     const r = await validateLayout(layout, opts);
     if (argv.json) printJson({ valid: r.problems.length === 0, blobs: r.blobs, problems: r.problems });
-    else if (r.problems.length > 0) printData(r.problems.map((p) => `${p.code}: ${p.message}`));
+    else if (r.problems.length > 0) printData(r.problems.map(problemLine));
     if (r.problems.length > 0) throw new OciBundleError('EINVALID', `${r.problems.length} problem(s) found in ${path}`);
     if (!argv.json) printMessage(`valid: ${r.blobs} blob(s) checked`);
   },

@@ -34,6 +34,9 @@ function repeatable(describe: string) {
   return { type: 'string', array: true, describe, requiresArg: true } as const;
 }
 
+/** The shaping flags' names (a help group of their own). */
+export const SHAPE_OPTIONS = ['args', 'entrypoint', 'cmd', 'env', 'cwd', 'user', 'hostname', 'mount', 'annotation', 'readonly-rootfs', 'net', 'config-patch'];
+
 export function shapeOptions<T>(y: Argv<T>) {
   return y
     .option('args', { type: 'string', requiresArg: true, describe: 'process.args as a JSON array, replacing the image\'s Entrypoint and Cmd' })

@@ -2,16 +2,17 @@
 // handling, progress display and the summary. All work is done by src/unpack.ts and
 // src/runtime-config.ts; this file only translates flags and prints.
 import { rawAddLayerCommand } from './insert.js';
+import { withHelp } from './usage.js';
 import type { Argv, CommandModule } from 'yargs';
 import { OciBundleError } from '../errors.js';
 import type { IdMap } from '../spec/index.js';
 import { parseIdMap } from '../spec/idmap.js';
 import type { UnpackOptions, UnpackProgress, UnpackSummary } from '../unpack.js';
-import { printJson, printMessage, stderrWarner } from './output.js';
+import { amount, bar, printJson, printMessage, runWarnings, statusLine, stderrWarner } from './output.js';
 import { withSignals } from './signals.js';
 import { storeDirOf } from './store.js';
-import { SOURCE_NAMES, sourceOptions, sourceOptionsOf, type SourceArgs } from './copy.js';
-import { shapeOptions, shapeOptionsOf, type ShapeArgs } from './shape-options.js';
+import { REGISTRY_OPTIONS, SOURCE_NAMES, sourceOptions, sourceOptionsOf, type SourceArgs } from './copy.js';
+import { SHAPE_OPTIONS, shapeOptions, shapeOptionsOf, type ShapeArgs } from './shape-options.js';
 
 interface UnpackArgs extends SourceArgs, ShapeArgs {
   image: string;
@@ -73,32 +74,33 @@ function maps(list: string[]): IdMap[] {
 }
 
 /** A one-line progress bar on a TTY; one line per layer with --verbose elsewhere. */
-function progressReporter(verbose: boolean): ((p: UnpackProgress) => void) | undefined {
+function progressReporter(verbose: boolean): { onProgress?: (p: UnpackProgress) => void; finish: () => void } {
   const tty = process.stderr.isTTY === true;
-  if (!tty && !verbose) return undefined;
+  const status = statusLine();
+  const finish = () => status.end();
+  if (!tty && !verbose) return { finish };
   let lastLayer = -1;
   let lastDraw = 0;
-  return (p) => {
+  const onProgress = (p: UnpackProgress) => {
     const now = Date.now();
     if (!tty) {
       if (p.layer !== lastLayer) printMessage(`layer ${p.layer + 1}/${p.layers}`);
       lastLayer = p.layer;
       return;
     }
-    if (now - lastDraw < 100 && p.compressedDone < p.compressedTotal) return;
+    // The library reports at most ~10 times a second within a layer; layer starts come at once.
+    if (now - lastDraw < 100 && p.compressedDone < p.compressedTotal && p.layer === lastLayer) return;
     lastDraw = now;
+    lastLayer = p.layer;
     const frac = p.compressedTotal > 0 ? p.compressedDone / p.compressedTotal : 1;
-    const width = 30;
-    const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
-    const mb = (n: number) => (n / 1048576).toFixed(1);
-    process.stderr.write(`\rlayer ${p.layer + 1}/${p.layers} [${bar}] ${mb(p.compressedDone)}/${mb(p.compressedTotal)} MiB`);
-    if (p.compressedDone >= p.compressedTotal) process.stderr.write('\n');
+    status.draw(`layer ${p.layer + 1}/${p.layers} ${bar(frac)} ${amount(p.compressedDone, p.compressedTotal)}`);
   };
+  return { onProgress, finish };
 }
 
 async function runUnpack(args: UnpackArgs, rootfsOnly: boolean): Promise<void> {
-  const warn = stderrWarner();
-  const progress = args.verbose || process.stderr.isTTY ? progressReporter(args.verbose) : undefined;
+  const warn = stderrWarner({ json: args.json });
+  const progress = progressReporter(args.verbose);
   const summary: UnpackSummary = await withSignals(async (signal) => {
     const opts: UnpackOptions = {
       ...(rootfsOnly ? {} : shapeOptionsOf(args)),
@@ -117,15 +119,16 @@ async function runUnpack(args: UnpackArgs, rootfsOnly: boolean): Promise<void> {
       onWarning: warn,
     };
     if (args.platform !== undefined) opts.platform = args.platform;
-    opts.source = sourceOptionsOf(args);
+    opts.source = sourceOptionsOf(args, warn);
     if (args['max-size'] !== undefined) opts.maxSize = parseSize(args['max-size']);
-    if (progress) opts.onProgress = progress;
+    if (progress.onProgress) opts.onProgress = progress.onProgress;
     if (args.store !== undefined) opts.store = await storeDirOf(args.store);
     if (args.overlay) opts.overlay = true;
     const { unpack } = await import('../unpack.js');
     return unpack(opts);
-  });
-  if (args.json) printJson(summary);
+  }).finally(progress.finish);
+  // With --json the warnings are part of the result, not lines on stderr.
+  if (args.json) printJson({ ...summary, warnings: runWarnings });
   else if (args.verbose) {
     printMessage(`unpacked ${summary.stats.entries} entries (${summary.stats.bytes} bytes) from ${summary.layers.length} layers into ${summary.rootfs} in ${summary.ms} ms`);
   }
@@ -135,14 +138,18 @@ export const unpackCommand: CommandModule<object, UnpackArgs> = {
   command: 'unpack <bundle>',
   describe: 'unpack an image into an OCI runtime bundle (BUNDLE/rootfs + BUNDLE/config.json)',
   builder: (y) =>
-    layerOptions(configOptions(mappingOptions(imageOption(y))))
-      .option('overlay', { type: 'boolean', default: false, describe: 'with --store: BUNDLE/rootfs is an overlay mount of the store layers (see `ocibundle umount`)' })
-      .positional('bundle', { type: 'string', demandOption: true, describe: 'bundle directory (created with mode 0700)' })
-      .option('mtree', { type: 'boolean', default: true, describe: 'write umoci.json and sha256_<manifest>.mtree for repack (--no-mtree to skip)' })
-      .example('$0 unpack --image busybox:latest bundle', 'then: runc run -b bundle ctr')
-      .example('$0 unpack --image debian@sha256:... --platform linux/arm64/v8 bundle', 'a digest and a platform')
-      .example('$0 unpack --rootless --image busybox bundle', 'as an unprivileged user')
-      .example('$0 unpack --store=/var/cache/ocibundle --overlay --image busybox bundle', 'an overlay bundle from the layer store') as unknown as Argv<UnpackArgs>,
+    withHelp(layerOptions(configOptions(mappingOptions(imageOption(y)))).option('overlay', { type: 'boolean', default: false, describe: 'with --store: BUNDLE/rootfs is an overlay mount of the store layers (see `ocibundle umount`)' }).positional('bundle', { type: 'string', demandOption: true, describe: 'bundle directory (created with mode 0700)' }).option('mtree', { type: 'boolean', default: true, describe: 'write umoci.json and sha256_<manifest>.mtree for repack (--no-mtree to skip)' }), 'unpack', {
+      describe: 'Unpack an image into an OCI runtime bundle: BUNDLE/rootfs and BUNDLE/config.json.',
+      options: ['image', 'platform', 'force', 'rootless', 'uid-map', 'gid-map', 'keep-dirlinks', 'max-size', 'json', 'verbose', 'tty', 'volumes', 'mtree', 'store', 'overlay'],
+      groups: { 'Process and config.json options:': SHAPE_OPTIONS, 'Registry options (docker:// images):': REGISTRY_OPTIONS },
+      examples: [
+        ['unpack --image busybox:latest bundle', 'then: runc run -b bundle ctr'],
+        ['unpack --image debian@sha256:HEX --platform linux/arm64/v8 bundle', 'an image by digest, for another platform'],
+        ['unpack --rootless --image busybox bundle', 'as an unprivileged user (owners kept in user.rootlesscontainers)'],
+        ['unpack --image docker://127.0.0.1:5000/busybox --tls-verify=false b', 'straight from a local registry'],
+        ['unpack --store=/var/cache/ocibundle --overlay --image busybox b', 'an overlay bundle from the layer store'],
+      ],
+    }) as unknown as Argv<UnpackArgs>,
   handler: (args) => runUnpack(args, false),
 };
 
@@ -159,27 +166,51 @@ interface RuntimeConfigArgs extends SourceArgs, ShapeArgs {
   force: boolean;
 }
 
-const rawUnpack: CommandModule<object, UnpackArgs> = {
-  command: 'unpack <bundle>',
+const rawUnpack: CommandModule<object, UnpackArgs & { rootfs: string }> = {
+  command: 'unpack <rootfs>',
   describe: 'unpack only the root file system of an image into ROOTFS (no config.json)',
   builder: (y) =>
-    layerOptions(mappingOptions(imageOption(y)))
-      .positional('bundle', { type: 'string', demandOption: true, describe: 'the rootfs directory to create' })
-      .example('$0 raw unpack --image busybox:latest rootfs', '') as unknown as Argv<UnpackArgs>,
-  handler: (args) => runUnpack({ ...args, tty: false, volumes: true }, true),
+    withHelp(
+      layerOptions(mappingOptions(imageOption(y)))
+        .option('force', { type: 'boolean', default: false, describe: 'replace an existing ROOTFS' })
+        .positional('rootfs', { type: 'string', demandOption: true, describe: 'the rootfs directory to create' }),
+      'raw unpack',
+      {
+        describe: 'Unpack only the root file system of an image into ROOTFS (no config.json).',
+        options: ['image', 'platform', 'force', 'rootless', 'uid-map', 'gid-map', 'keep-dirlinks', 'max-size', 'json', 'verbose', 'store'],
+        groups: { 'Registry options (docker:// images):': REGISTRY_OPTIONS },
+        examples: [
+          ['raw unpack --image busybox:latest rootfs', 'rootfs/ only; then: raw runtime-config --rootfs rootfs'],
+          ['raw unpack --rootless --image busybox rootfs', 'as an unprivileged user'],
+        ],
+      },
+    ) as unknown as Argv<UnpackArgs & { rootfs: string }>,
+  handler: (args) => runUnpack({ ...args, bundle: args.rootfs, tty: false, volumes: true }, true),
 };
 
 const rawRuntimeConfig: CommandModule<object, RuntimeConfigArgs> = {
   command: 'runtime-config <config>',
   describe: 'write only the runtime config.json for an image',
   builder: (y) =>
-    configOptions(mappingOptions(imageOption(y)))
-      .positional('config', { type: 'string', demandOption: true, describe: 'the config.json path to write' })
-      .option('rootfs', { type: 'string', describe: "an unpacked rootfs whose /etc/passwd and /etc/group resolve the image's User" })
-      .option('force', { type: 'boolean', default: false, describe: 'replace an existing file' })
-      .example('$0 raw runtime-config --image busybox:user --rootfs bundle/rootfs config.json', '') as unknown as Argv<RuntimeConfigArgs>,
+    withHelp(
+      configOptions(mappingOptions(imageOption(y)))
+        .positional('config', { type: 'string', demandOption: true, describe: 'the config.json path to write' })
+        .option('rootfs', { type: 'string', describe: "an unpacked rootfs whose /etc/passwd and /etc/group resolve the image's User" })
+        .option('force', { type: 'boolean', default: false, describe: 'replace an existing CONFIG' }),
+      'raw runtime-config',
+      {
+        describe: 'Write only the runtime config.json for an image.',
+        options: ['image', 'platform', 'rootfs', 'force', 'rootless', 'uid-map', 'gid-map', 'tty', 'volumes'],
+        groups: { 'Process and config.json options:': SHAPE_OPTIONS, 'Registry options (docker:// images):': REGISTRY_OPTIONS },
+        examples: [
+          ['raw runtime-config --image busybox --rootfs rootfs config.json', "named users resolved in rootfs/etc/passwd"],
+          ['raw runtime-config --image busybox --tty --env A=1 config.json', 'an interactive process with one more variable'],
+        ],
+      },
+    ) as unknown as Argv<RuntimeConfigArgs>,
   handler: async (args) => {
     const { writeRuntimeConfig } = await import('../runtime-config.js');
+    const warn = stderrWarner();
     await writeRuntimeConfig({
       ...shapeOptionsOf(args),
       image: args.image,
@@ -192,15 +223,23 @@ const rawRuntimeConfig: CommandModule<object, RuntimeConfigArgs> = {
       tty: args.tty,
       volumes: args.volumes,
       force: args.force,
-      source: sourceOptionsOf(args),
-      onWarning: stderrWarner(),
+      source: sourceOptionsOf(args, warn),
+      onWarning: warn,
     });
   },
 };
 
 export const rawCommand: CommandModule<object, object> = {
-  command: 'raw <command>',
+  command: 'raw',
   describe: 'lower-level operations: a rootfs only, a config.json only, a tar as a layer',
-  builder: (y) => y.command(rawUnpack as never).command(rawRuntimeConfig as never).command(rawAddLayerCommand as never).demandCommand(1, 'name a raw command: unpack, runtime-config or add-layer'),
+  builder: (y) =>
+    withHelp(y.command(rawUnpack as never).command(rawRuntimeConfig as never).command(rawAddLayerCommand as never).demandCommand(1, ''), 'raw', {
+      describe: 'Lower-level operations, as in umoci: a rootfs only, a config.json only, a tar as a layer.',
+      options: [],
+      examples: [
+        ['raw unpack --image busybox:latest rootfs', 'only the root file system'],
+        ['raw runtime-config --image busybox --rootfs rootfs config.json', 'only config.json, users resolved in rootfs'],
+      ],
+    }),
   handler: () => {},
 };

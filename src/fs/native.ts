@@ -115,17 +115,22 @@ let cached: NativeAddon | null = null;
 
 /** The addon, loaded once. Throws OciBundleError('ENATIVE') when it is not built. */
 export function native(): NativeAddon {
-  if (cached) return cached;
+  cached ??= loadAddon(ADDON_PATH);
+  return cached;
+}
+
+/** Loads the addon at `path` (relative to this module); ENATIVE, with how to build it, if it cannot be. */
+export function loadAddon(path: string): NativeAddon {
   const require = createRequire(import.meta.url);
   try {
-    cached = require(ADDON_PATH) as NativeAddon;
+    return require(path) as NativeAddon;
   } catch (e) {
-    const resolved = new URL(ADDON_PATH, import.meta.url).pathname;
-    throw new OciBundleError(
-      'ENATIVE',
-      `native addon not loadable at ${resolved}: run \`npm run build:native\` (needs g++, make, python3)`,
-      { cause: e },
-    );
+    const resolved = new URL(path, import.meta.url).pathname;
+    // A missing file says only "Cannot find module" plus a require stack: not worth printing.
+    const missing = (e as { code?: unknown }).code === 'MODULE_NOT_FOUND';
+    throw new OciBundleError('ENATIVE', `native addon ${missing ? 'not built' : 'not loadable'}: ${resolved}`, {
+      ...(missing ? {} : { cause: e }),
+      hint: 'build it with g++, make and python3 installed: `npm rebuild -g ocibundle` for a global install, `npm rebuild ocibundle` in a project that depends on it, `npm run build:native` in a checkout',
+    });
   }
-  return cached;
 }

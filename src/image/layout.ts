@@ -2,7 +2,7 @@
 // directory and a structurally valid index.json. Returns a Layout (path, store, index
 // snapshot). Never follows the tag; resolution lives in resolve.ts.
 import { promises as fsp, realpathSync } from 'node:fs';
-import { OciBundleError } from '../errors.js';
+import { OciBundleError, toOciBundleError } from '../errors.js';
 import { checkIndexShape } from './checks.js';
 import { readRegularFile, fsyncDir } from './fsutil.js';
 import { CREATE_EXCL } from '../host/temp.js';
@@ -101,7 +101,7 @@ export async function initLayout(path: string): Promise<Layout> {
   try {
     await fsp.mkdir(path, { mode: 0o755 });
   } catch (e) {
-    if (errCode(e) === 'EEXIST') throw new OciBundleError('EEXIST', `cannot create layout ${path}: path exists`, { cause: e });
+    if (errCode(e) === 'EEXIST') throw new OciBundleError('EEXIST', `cannot create layout ${path}: it exists`);
     throw new OciBundleError('EIO', `cannot create layout ${path}`, { cause: e });
   }
   const made: string[] = [];
@@ -124,7 +124,7 @@ export async function initLayout(path: string): Promise<Layout> {
     // a half-made layout (a full disk, say) is undone: only the names made here, no recursion
     for (const name of made) await fsp.unlink(join(path, name)).catch(() => undefined);
     for (const dir of [join(path, 'blobs', 'sha256'), join(path, 'blobs'), path]) await fsp.rmdir(dir).catch(() => undefined);
-    throw e;
+    throw toOciBundleError(e, `cannot create layout ${path}`);
   }
   return openLayout(path);
 }

@@ -8,7 +8,7 @@ import { openLayout, type Layout } from './layout.js';
 import { isConfigType, isForeignLayerType, isIndexType, isManifestType, layerCompression, MT } from './media-types.js';
 import { formatPlatform, hostPlatform, parsePlatform, platformMatches, type WantedPlatform } from './platform.js';
 import { checkTag } from './reference.js';
-import { tagEntries } from './tags.js';
+import { noSuchTag, tagEntries } from './tags.js';
 import type { Descriptor, ImageConfig, ImageIndex, Manifest, Platform } from './types.js';
 
 export { tagEntries } from './tags.js';
@@ -133,7 +133,7 @@ export async function resolveManifestPath(layout: Layout, ref: string, opts: Res
     checkTag(ref);
     roots = tagEntries(layout.index, ref);
     what = `tag ${ref}`;
-    if (roots.length === 0) throw new OciBundleError('ENOTAG', `tag ${ref} not found in layout ${layout.path}`);
+    if (roots.length === 0) throw noSuchTag(ref, `layout ${layout.path}`, layout.index);
   }
   const all: Candidate[] = [];
   for (const r of roots) all.push(...(await collect(layout, r, want, opts)));

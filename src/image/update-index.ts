@@ -6,7 +6,7 @@ import { checkIndexShape } from './checks.js';
 import { parseIndexJson, type Layout } from './layout.js';
 import { checkTag } from './reference.js';
 import { REF_NAME_ANNOTATION, type Descriptor, type ImageIndex } from './types.js';
-import { tagEntries } from './tags.js';
+import { noSuchTag, tagEntries } from './tags.js';
 
 /** index.json as it is now: the layout's snapshot when the file is unchanged since, else a re-read. */
 async function currentIndex(layout: Layout): Promise<ImageIndex> {
@@ -59,7 +59,7 @@ export async function tagImage(layout: Layout, source: string | Descriptor, newT
     if (typeof source === 'string') {
       const found = tagEntries(idx, source);
       const digests = new Set(found.map((d) => d.digest));
-      if (found.length === 0) throw new OciBundleError('ENOTAG', `tag ${source} not found in layout ${layout.path}`);
+      if (found.length === 0) throw noSuchTag(source, `layout ${layout.path}`, idx);
       if (digests.size > 1) throw new OciBundleError('EAMBIGUOUS', `tag ${source} names ${digests.size} different descriptors in layout ${layout.path}`);
       src = found[0]!;
     } else {

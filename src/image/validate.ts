@@ -5,7 +5,7 @@ import { isOciBundleError } from '../errors.js';
 import type { Layout } from './layout.js';
 import { isValidRefName } from './reference.js';
 import { digestRoot, resolveManifestDescriptor, loadImage } from './resolve.js';
-import { tagEntries } from './tags.js';
+import { noSuchTag, tagEntries } from './tags.js';
 import { validateSchema } from './schema.js';
 import { REF_NAME_ANNOTATION, type Descriptor } from './types.js';
 import { walkReachable, type Problem } from './walk.js';
@@ -54,7 +54,7 @@ export async function validateLayout(layout: Layout, opts: ValidateOptions = {})
     } else {
       roots = tagEntries(layout.index, opts.ref);
       if (roots.length === 0) {
-        return { problems: [toProblem(new OciBundleError('ENOTAG', `tag ${opts.ref} not found in layout ${layout.path}`))], blobs: 0 };
+        return { problems: [toProblem(noSuchTag(opts.ref, `layout ${layout.path}`, layout.index))], blobs: 0 };
       }
     }
   } else {

@@ -606,8 +606,14 @@ export class Applier {
     if (err instanceof OciBundleError) return err;
     const c = code(err) ?? 'EIO';
     // ELOOP (a symlink loop) and ENAMETOOLONG (a name over NAME_MAX) come from the image
-    const kind = c === 'ENOSPC' || c === 'EDQUOT' ? 'ELIMIT' : c === 'ELOOP' || c === 'ENAMETOOLONG' ? 'EPATH' : 'EIO';
-    return new OciBundleError(kind, `cannot write ${path}: ${c}`, { cause: err });
+    // (a permission or disk-full cause gives the error its own class; see OciBundleError).
+    const kind = c === 'ELOOP' || c === 'ENAMETOOLONG' ? 'EPATH' : 'EIO';
+    const e = new OciBundleError(kind, `cannot write ${path === '.' ? 'the rootfs directory' : path}`, { cause: err });
+    const syscall = (err as { syscall?: unknown }).syscall;
+    if (c === 'EPERM' && !this.rootless && typeof syscall === 'string' && /chown|mknod/.test(syscall) && process.getuid?.() !== 0) {
+      e.hint = 'only root may set owners and make devices: use --rootless';
+    }
+    return e;
   }
 }
 

@@ -22,6 +22,13 @@ export interface LayerStreams {
   close(): Promise<void>;
 }
 
+export interface LayerStreamOptions {
+  worker?: boolean;
+  signal?: AbortSignal;
+  /** After each chunk is consumed: bytes of layer `layer`'s blob read to produce it (progress). */
+  onRead?: (layer: number, bytes: number) => void;
+}
+
 function blobFaultOf(e: unknown): OciBundleError | null {
   return e instanceof OciBundleError && (e.code === 'EDIGEST' || e.code === 'ESIZE') ? e : null;
 }
@@ -41,12 +48,13 @@ export const WORKER_THRESHOLD = 4 * 1024 * 1024;
 /** The worker's output ring: bounds the decompressed bytes in flight. */
 const RING_BYTES = 8 * 1024 * 1024;
 
-export function layerStreams(img: ResolvedImage, opts: { worker?: boolean; signal?: AbortSignal } = {}): LayerStreams {
+export function layerStreams(img: ResolvedImage, opts: LayerStreamOptions = {}): LayerStreams {
   const total = img.layers.reduce((n, l) => n + l.size, 0);
   // The worker reopens the layout by its directory path, so other stores (archives,
   // registries) stream inline.
   const useWorker = opts.worker ?? (total >= WORKER_THRESHOLD && img.layout.store instanceof DirStore);
-  return useWorker ? new WorkerStreams(img, opts.signal) : new InlineStreams(img, opts.signal);
+  const onRead = opts.onRead ?? (() => {});
+  return useWorker ? new WorkerStreams(img, opts.signal, onRead) : new InlineStreams(img, opts.signal, onRead);
 }
 
 class InlineStreams implements LayerStreams {
@@ -54,6 +62,7 @@ class InlineStreams implements LayerStreams {
   constructor(
     private readonly img: ResolvedImage,
     private readonly signal: AbortSignal | undefined,
+    private readonly onRead: (layer: number, bytes: number) => void,
   ) {}
 
   async *layer(i: number): AsyncIterable<Buffer> {
@@ -74,11 +83,14 @@ class InlineStreams implements LayerStreams {
     const onAbort = () => blob.destroy(new OciBundleError('EINTERRUPTED', 'unpack interrupted'));
     this.signal?.addEventListener('abort', onAbort);
     let ok = false;
+    let read = 0;
+    blob.on('data', (b: Buffer) => (read += b.length));
     try {
       blob.pipe(source);
       for await (const chunk of source as AsyncIterable<Buffer>) {
         hash.update(chunk);
         yield chunk;
+        this.onRead(i, read);
       }
       ok = true;
     } finally {
@@ -118,6 +130,7 @@ class WorkerStreams implements LayerStreams {
   constructor(
     private readonly img: ResolvedImage,
     signal: AbortSignal | undefined,
+    private readonly onRead: (layer: number, bytes: number) => void,
   ) {
     const input: WorkerInput = {
       layoutPath: img.layout.path,
@@ -165,6 +178,7 @@ class WorkerStreams implements LayerStreams {
       // The view is valid until credit returns its space; the consumer uses it synchronously.
       yield Buffer.from(this.ring, m.off, m.len);
       this.worker.postMessage({ t: 'credit', bytes: m.skip + m.len });
+      this.onRead(i, m.read);
     }
   }
 

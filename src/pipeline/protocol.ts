@@ -1,6 +1,6 @@
 // The messages between the unpacker (main thread) and the layer-stream worker. Types and
 // the error (de)serialisation only; shared by both sides.
-import { OciBundleError, type ErrorCode, ERROR_CODES } from '../errors.js';
+import { OciBundleError, oneLine, toOciBundleError, type ErrorCode, ERROR_CODES } from '../errors.js';
 import type { Descriptor } from '../image/index.js';
 
 export interface WorkerInput {
@@ -14,17 +14,21 @@ export interface WorkerInput {
 }
 
 export type FromWorker =
-  /** `len` bytes at `off` in the ring; `skip` bytes before `off` were left unused (wrap). */
-  | { t: 'chunk'; layer: number; off: number; len: number; skip: number }
+  /**
+   * `len` bytes at `off` in the ring; `skip` bytes before `off` were left unused (wrap);
+   * `read`: bytes of the (compressed) layer blob read when this chunk came out (progress).
+   */
+  | { t: 'chunk'; layer: number; off: number; len: number; skip: number; read: number }
   | { t: 'end'; layer: number }
   | { t: 'error'; layer: number; code: string; message: string };
 
 export type ToWorker = { t: 'credit'; bytes: number };
 
 export function toWire(layer: number, e: unknown): FromWorker {
-  const code = e instanceof OciBundleError ? e.code : 'ETAR';
-  const message = e instanceof Error ? e.message : String(e);
-  return { t: 'error', layer, code, message };
+  // A system error (an unreadable blob) keeps its class; anything else uncoded is the tar's fault.
+  const err = e instanceof OciBundleError ? e : toOciBundleError(e);
+  const code = e instanceof OciBundleError || err.code !== 'EIO' ? err.code : 'ETAR';
+  return { t: 'error', layer, code, message: oneLine(err).slice(err.code.length + 2) };
 }
 
 export function fromWire(m: { code: string; message: string }): OciBundleError {

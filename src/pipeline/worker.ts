@@ -39,8 +39,11 @@ async function run(): Promise<void> {
     try {
       const alg = diffId.slice(0, diffId.indexOf(':'));
       const hash = createHash(alg);
+      const blob = openBlob(layout, descriptor);
+      let read = 0;
+      blob.on('data', (b: Buffer) => (read += b.length));
       await pipeline(
-        openBlob(layout, descriptor),
+        blob,
         createDecompressor(layerCompression(descriptor.mediaType), { label: descriptor.digest }),
         async (source: AsyncIterable<Buffer>) => {
           for await (const chunk of source) {
@@ -52,7 +55,7 @@ async function run(): Promise<void> {
               while (inFlight + skip + len > ring.length) await new Promise<void>((r) => (wake = r));
               if (wrap) writePos = 0;
               chunk.copy(ring, writePos, off, off + len);
-              post({ t: 'chunk', layer: i, off: writePos, len, skip });
+              post({ t: 'chunk', layer: i, off: writePos, len, skip, read });
               inFlight += skip + len;
               writePos += len;
               off += len;

@@ -46,6 +46,8 @@ export class RetryBudget {
 export const USER_AGENT = 'ocibundle/0.1';
 const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
 const RETRY_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN', 'ECONNABORTED']);
+/** A refused connection is retried once (a registry restarting), not with the full backoff: skopeo fails at once. */
+const REFUSED_RETRIES = 1;
 const MAX_REDIRECTS = 10;
 const MAX_BACKOFF = 8000;
 export const MAX_RETRY_AFTER_MS = 60_000;
@@ -58,6 +60,29 @@ function errno(e: unknown): string | undefined {
 /** A connection failure worth another attempt (reset, timeout, unreachable...). */
 export function isRetryableErrno(e: unknown): boolean {
   return RETRY_ERRNO.has(errno(e) ?? '');
+}
+
+/** A connection failure in words (`connection refused`), without its errno name. */
+function failureOf(e: unknown): string {
+  const code = errno(e);
+  const words: Record<string, string> = {
+    ECONNREFUSED: 'connection refused',
+    ECONNRESET: 'connection reset',
+    ETIMEDOUT: 'timed out',
+    EPIPE: 'connection closed',
+    EAI_AGAIN: 'name lookup failed (temporarily)',
+    ENOTFOUND: 'no such host',
+    ENETUNREACH: 'network unreachable',
+    EHOSTUNREACH: 'host unreachable',
+    ENETDOWN: 'network down',
+    ECONNABORTED: 'connection aborted',
+  };
+  return (code !== undefined ? words[code] : undefined) ?? (code ?? 'error').toLowerCase();
+}
+
+/** True for a TLS failure: a handshake that is not TLS, or a certificate that does not verify. */
+function tlsFailure(code: string): boolean {
+  return code === 'EPROTO' || code.startsWith('ERR_SSL') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT';
 }
 
 function sleep(ms: number): Promise<void> {
@@ -216,18 +241,30 @@ export class RegistryHttp {
       try {
         res = await this.once(url, method, headers);
       } catch (e) {
-        if (!RETRY_ERRNO.has(errno(e) ?? '') || attempt >= budget.retries) {
-          throw new OciBundleError('ENETWORK', `cannot reach ${url.host} (${errno(e) ?? 'error'}) after ${attempt + 1} attempt${attempt ? 's' : ''}`, { cause: e });
+        const max = errno(e) === 'ECONNREFUSED' ? Math.min(REFUSED_RETRIES, budget.retries) : budget.retries;
+        if (!RETRY_ERRNO.has(errno(e) ?? '') || attempt >= max) {
+          // The words say it; the system error (`connect ECONNREFUSED 127.0.0.1:1`) adds nothing.
+          const words = `cannot reach ${url.host}: ${failureOf(e)}${attempt ? ` after ${attempt + 1} attempts` : ''}`;
+          throw new OciBundleError('ENETWORK', words, RETRY_ERRNO.has(errno(e) ?? '') ? {} : { cause: e });
         }
-        this.counts.retries++;
+        this.retryNote(url, failureOf(e), attempt, max, delay);
         await sleep(delay);
         continue;
       }
       if (!RETRY_STATUS.has(res.statusCode ?? 0) || attempt >= budget.retries) return res;
       res.resume();
-      this.counts.retries++;
-      await sleep(this.retryAfter(res, url, delay));
+      const wait = this.retryAfter(res, url, delay);
+      // a Retry-After of a second or more already got its notice from retryAfter
+      if (wait === delay || wait < 1000) this.retryNote(url, `${method} ${url.pathname} answered ${res.statusCode}`, attempt, budget.retries, wait);
+      else this.counts.retries++;
+      await sleep(wait);
     }
+  }
+
+  /** WRETRY: one line per retry, so a user waiting on a failing registry sees why. */
+  private retryNote(url: URL, why: string, attempt: number, max: number, waitMs: number): void {
+    this.counts.retries++;
+    this.onWarning?.({ code: 'WRETRY', message: `${url.host}: ${why}; retry ${attempt + 1}/${max} in ${(waitMs / 1000).toFixed(2)} s` });
   }
 
   /** Follows redirects; Authorization is dropped when a redirect leaves the first origin. */
@@ -275,11 +312,25 @@ export class RegistryHttp {
       return;
     }
     const code = errno((last as { cause?: unknown } | undefined)?.cause) ?? '';
-    if (this.tlsVerify && (code === 'EPROTO' || code.startsWith('ERR_SSL') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT')) {
-      throw new OciBundleError('ENETWORK', `cannot verify https to ${this.ref.host} (${code}); for a plain-http or self-signed local registry turn tls verification off`, { cause: last });
+    if (this.tlsVerify && tlsFailure(code)) {
+      // OpenSSL's own text is 300 characters of internals: say what is wrong and which flag helps.
+      if (await this.speaksPlainHttp()) throw new OciBundleError('ENETWORK', `${this.ref.host} speaks plain http; use --tls-verify=false for a local registry`);
+      const why = code.includes('CERT') ? code.toLowerCase().replace(/_/g, ' ') : 'tls handshake failed';
+      throw new OciBundleError('ENETWORK', `cannot verify https to ${this.ref.host} (${why}); use --tls-verify=false for a local registry with a self-signed certificate`);
     }
     if (last instanceof OciBundleError) throw last;
     throw new OciBundleError('ENETWORK', `cannot reach registry ${this.ref.host}`, { cause: last });
+  }
+
+  /** Whether the host answers a plain-http GET /v2/ (one attempt, no retry). */
+  private async speaksPlainHttp(): Promise<boolean> {
+    try {
+      const res = await this.once(new URL(`http://${this.ref.apiHost}/v2/`), 'GET', { 'user-agent': USER_AGENT });
+      res.resume();
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private async token(ch: Challenge, fresh: boolean): Promise<string> {

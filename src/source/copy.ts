@@ -4,10 +4,11 @@
 // synthesised docker-archive manifest, every layer's diff_id is verified. Blobs stream, verified,
 // several at once (`jobs`), into DEST's blobs/ opened by fd; blobs DEST already has are re-hashed
 // (or size-checked) and replaced if they lie; the tag is written last. Never prints.
+import { checkTransport } from './transports.js';
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { addAbortSignal } from 'node:stream';
-import { OciBundleError, type WarnFn } from '../errors.js';
+import { OciBundleError, toOciBundleError, type WarnFn } from '../errors.js';
 import { openBlob, readBlob } from '../image/blob.js';
 import { blobRelPath, digestOf } from '../image/digest.js';
 import { clearDeadTemps, createTempDirSync } from '../host/temp.js';
@@ -19,7 +20,7 @@ import { digestRoot, resolveManifestDescriptor } from '../image/resolve.js';
 import { validateSchema } from '../image/schema.js';
 import { checkDocument } from '../image/checks.js';
 import { parseJsonCapped } from '../image/json.js';
-import { tagEntries } from '../image/tags.js';
+import { noSuchTag, tagEntries } from '../image/tags.js';
 import { tagImage } from '../image/update-index.js';
 import { DirStore } from '../image/store.js';
 import type { Descriptor } from '../image/types.js';
@@ -72,9 +73,7 @@ export interface CopyResult {
 export type DestName = { kind: 'oci' | 'oci-archive'; path: string; tag: string };
 
 export function parseDestName(name: string): DestName {
-  if (name.startsWith('docker://') || name.startsWith('docker-archive:')) {
-    throw new OciBundleError('EUSAGE', `cannot copy to ${name.split(':')[0]}: destinations are oci:PATH[:TAG] or oci-archive:FILE[:TAG]`);
-  }
+  checkTransport(name, 'destination');
   const kind = name.startsWith('oci-archive:') ? 'oci-archive' : 'oci';
   const rest = kind === 'oci-archive' ? name.slice('oci-archive:'.length) : name.startsWith('oci:') ? name.slice(4) : name;
   const r = parseImageRef(rest);
@@ -436,7 +435,7 @@ async function rootOf(layout: Layout, ref: string, platform: string | undefined)
   if (platform !== undefined) return resolveManifestDescriptor(layout, ref, { platform });
   if (ref.startsWith('@')) return digestRoot(layout, ref.slice(1), {});
   const found = tagEntries(layout.index, ref);
-  if (found.length === 0) throw new OciBundleError('ENOTAG', `tag ${ref} not found in ${layout.path}`);
+  if (found.length === 0) throw noSuchTag(ref, layout.path, layout.index);
   if (new Set(found.map((d) => d.digest)).size > 1) throw new OciBundleError('EAMBIGUOUS', `tag ${ref} names several images in ${layout.path}; pick one with --platform`);
   return found[0]!;
 }
@@ -496,6 +495,9 @@ export async function copyImage(src: string, dest: string, opts: CopyOptions = {
   const source = await openSource(src, { ...opts, registry: { onWarning: opts.onWarning, ...opts.registry } });
   try {
     return await copyFromLayout(source.layout, source.ref, dest, opts);
+  } catch (e) {
+    // A bare system error (a full or read-only DEST) is named by the destination it hit.
+    throw toOciBundleError(e, `cannot copy to ${dest}`);
   } finally {
     await source.close();
   }

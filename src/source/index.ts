@@ -5,6 +5,7 @@
 import { OciBundleError, type WarnFn } from '../errors.js';
 import { openLayout, type Layout } from '../image/layout.js';
 import { parseImageRef } from '../image/reference.js';
+import { checkTransport } from './transports.js';
 
 export interface RegistryOptions {
   creds?: string;
@@ -51,6 +52,7 @@ function splitRef(rest: string, transport: string, name: string): { path: string
 
 /** Parses a source name (pure). A bare name is an OCI layout, as umoci spells it. */
 export function parseSourceName(name: string): SourceName {
+  checkTransport(name, 'source');
   if (name.startsWith('docker://')) {
     const rest = name.slice('docker://'.length);
     if (rest === '') throw new OciBundleError('EBADREF', 'invalid docker source "docker://": no repository');

@@ -129,7 +129,7 @@ test('gc removes unreachable blobs; validate reports problems and exits 4', () =
   corruptBlob(d, out.images[0]!.config.digest);
   const bad = runCli(['validate', '--layout', d]);
   assert.equal(bad.status, 4);
-  assert.match(bad.stdout, /^EDIGEST: blob sha256:[0-9a-f]{64} does not match its digest\n$/);
+  assert.match(bad.stdout, /^EDIGEST: blob sha256:[0-9a-f]{64} does not match its digest \(reached from latest\)\n$/);
   assert.match(bad.stderr, /EINVALID: 1 problem/);
   const badJson = JSON.parse(runCli(['validate', '--image', d, '--json']).stdout) as { valid: boolean; problems: unknown[] };
   assert.equal(badJson.valid, false);

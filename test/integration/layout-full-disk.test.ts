@@ -44,7 +44,7 @@ test('a lock file that could not be written (ENOSPC) leaves no empty lock: later
     fill(join(mnt, 'filler'));
     const tag = timed(['tag', '--image', `${d}:latest`, 'v1']);
     assert.equal(tag.status, 6, 'there is no room for a new index.json');
-    assert.match(tag.stderr, /^ocibundle: ELIMIT: .*no space left on device[^\n]*\n$/);
+    assert.match(tag.stderr, /^ocibundle: ENOSPC: .*no space left on device[^\n]*\n$/);
     assert.equal(existsSync(join(d, LOCK_NAME)), false, 'no lock left behind');
     const rm = timed(['rm', '--image', `${d}:nope`]);
     assert.equal(rm.status, 0, rm.stderr);
@@ -60,7 +60,7 @@ test('a lock file that could not be written (ENOSPC) leaves no empty lock: later
     const fresh = join(mnt, 'fresh');
     const copy = timed(['copy', `${d}:latest`, `${fresh}:x`]);
     assert.equal(copy.status, 6, copy.stderr);
-    assert.match(copy.stderr, /^ocibundle: ELIMIT: .*no space left on device/);
+    assert.match(copy.stderr, /^ocibundle: ENOSPC: .*no space left on device/);
     assert.equal(existsSync(fresh), false, `no half-made layout: ${copy.stderr}`);
   } finally {
     execFileSync('umount', [mnt]);
