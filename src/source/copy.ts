@@ -12,6 +12,7 @@ import { OciBundleError, toOciBundleError, type WarnFn } from '../errors.js';
 import { openBlob, readBlob } from '../image/blob.js';
 import { blobRelPath, digestOf } from '../image/digest.js';
 import { clearDeadTemps, createTempDirSync } from '../host/temp.js';
+import { assertReplaceable } from '../host/guard.js';
 import { pinBlobs, type Pin } from '../image/pins.js';
 import { initLayout, openLayout, type Layout } from '../image/layout.js';
 import { isConfigType, isForeignLayerType, isIndexType, isManifestType, MT } from '../image/media-types.js';
@@ -484,7 +485,10 @@ export async function copyFromLayout(source: Layout, ref: string, dest: string, 
     return { descriptor: entry, tag: d.tag, copied: copier.copied, skipped: copier.skipped };
   } finally {
     await pin?.release();
-    if (tempDir !== undefined) await fsp.rm(tempDir, { recursive: true, force: true });
+    if (tempDir !== undefined) {
+      assertReplaceable(tempDir, { what: 'temporary archive layout' }); // never the cwd, $HOME, a mount point ...
+      await fsp.rm(tempDir, { recursive: true, force: true });
+    }
     else if (!done && created) await removeCreatedLayout(layoutPath, copier?.written ?? []).catch(() => undefined);
   }
 }
