@@ -86,7 +86,8 @@ export interface WriteRuntimeConfigOptions extends Omit<RuntimeConfigOptions, 'p
   image: string;
   /** Registry flags for docker:// names. */
   source?: SourceOptions;
-  config: string;
+  /** The file to write; omitted: nothing is written, the document is only returned. */
+  config?: string;
   platform?: string;
   /** An unpacked rootfs to resolve named users in; without it a named user is an error. */
   rootfs?: string;
@@ -94,12 +95,19 @@ export interface WriteRuntimeConfigOptions extends Omit<RuntimeConfigOptions, 'p
   onWarning?: WarnFn;
 }
 
+/** config.json's bytes: tab-indented JSON and a final newline (as `unpack` writes it). */
+export function runtimeConfigText(spec: RuntimeSpec): string {
+  return `${JSON.stringify(spec, null, '\t')}\n`;
+}
+
 /** `raw runtime-config`: write only config.json for an image. */
 export async function writeRuntimeConfig(opts: WriteRuntimeConfigOptions): Promise<RuntimeSpec> {
-  assertPathArg(opts.config, 'config');
-  // never over a file of the source (`raw runtime-config --force --image L L/index.json`)
-  assertOutsideSources(opts.config, 'config', localSourcePaths(opts.image, opts.source ?? {}));
-  if (existsSync(opts.config) && !opts.force) {
+  if (opts.config !== undefined) {
+    assertPathArg(opts.config, 'config');
+    // never over a file of the source (`raw runtime-config --force --image L L/index.json`)
+    assertOutsideSources(opts.config, 'config', localSourcePaths(opts.image, opts.source ?? {}));
+  }
+  if (opts.config !== undefined && existsSync(opts.config) && !opts.force) {
     throw new OciBundleError('EEXIST', `${opts.config} exists (use --force to replace it)`);
   }
   const img = await openImage(opts.image, opts.platform, opts.source ?? {});
@@ -114,6 +122,6 @@ export async function writeRuntimeConfig(opts: WriteRuntimeConfigOptions): Promi
     }
   }
   const spec = buildRuntimeConfig(img.config, { ...opts, ...db, ...(opts.onWarning ? { warn: opts.onWarning } : {}) });
-  writeFileAtomic(opts.config, `${JSON.stringify(spec, null, '\t')}\n`);
+  if (opts.config !== undefined) writeFileAtomic(opts.config, runtimeConfigText(spec));
   return spec;
 }

@@ -21,7 +21,7 @@ import { localSourcePaths, type SourceOptions } from './source/index.js';
 import { step } from './test-hooks.js';
 import { Applier, type ApplyStats } from './layer/apply.js';
 import type { IdMap } from './layer/ids.js';
-import { buildRuntimeConfig, readUserDb, writeFileAtomic, type RuntimeConfigOptions } from './runtime-config.js';
+import { buildRuntimeConfig, readUserDb, runtimeConfigText, writeFileAtomic, type RuntimeConfigOptions } from './runtime-config.js';
 import { checkShape } from './spec/index.js';
 import { BundleRecorder } from './build/unpack-meta.js';
 
@@ -138,7 +138,7 @@ async function unpackResolved(img: ResolvedImage, opts: UnpackOptions, started: 
     let configText: string | null = null;
     if (!targets.rootfsOnly) {
       const spec = buildRuntimeConfig(img.config, { ...opts, ...readUserDb(fs), warn });
-      configText = `${JSON.stringify(spec, null, '\t')}\n`;
+      configText = runtimeConfigText(spec);
     }
     const resolver = fs.resolver;
     fs.close();

@@ -44,11 +44,28 @@ function guardStdout(json: boolean): void {
   });
 }
 
-export async function main(argv: string[] = hideBin(process.argv)): Promise<number> {
-  const json = wantsJson(argv);
+// yargs reads a lone `-` value as an empty string; it passes through under this stand-in
+// (a nul byte cannot occur in a real argument) and is restored before any command runs.
+const DASH = '\0-';
+function restoreDash(argv: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(argv)) {
+    if (v === DASH) argv[k] = '-';
+    else if (Array.isArray(v)) argv[k] = v.map((x: unknown) => (x === DASH ? '-' : x));
+  }
+}
+
+/** `help CMD...` is `CMD... --help` (as umoci and git have it). */
+function helpSynonym(argv: string[]): string[] {
+  return argv[0] === 'help' ? [...argv.slice(1), '--help'] : argv;
+}
+
+export async function main(rawArgv: string[] = hideBin(process.argv)): Promise<number> {
+  const json = wantsJson(rawArgv);
   guardStdout(json);
   let status: number = EXIT.ok;
-  const parser: Argv = yargs(argv)
+  const argv = helpSynonym(rawArgv);
+  const parser: Argv = yargs(argv.map((a) => (a === '-' ? DASH : a)))
+    .middleware(restoreDash, true)
     .scriptName('ocibundle')
     .usage('$0 <command> [options]\n\nTurn OCI images into OCI runtime bundles; manage OCI layout tags.')
     .strict()

@@ -8,7 +8,7 @@ import { OciBundleError } from '../errors.js';
 import type { IdMap } from '../spec/index.js';
 import { parseIdMap } from '../spec/idmap.js';
 import type { UnpackOptions, UnpackProgress, UnpackSummary } from '../unpack.js';
-import { amount, bar, printJson, printMessage, runWarnings, statusLine, stderrWarner } from './output.js';
+import { amount, bar, printData, printJson, printMessage, runWarnings, statusLine, stderrWarner } from './output.js';
 import { withSignals } from './signals.js';
 import { storeDirOf } from './store.js';
 import { REGISTRY_OPTIONS, SOURCE_NAMES, sourceOptions, sourceOptionsOf, type SourceArgs } from './copy.js';
@@ -190,11 +190,12 @@ const rawUnpack: CommandModule<object, UnpackArgs & { rootfs: string }> = {
 
 const rawRuntimeConfig: CommandModule<object, RuntimeConfigArgs> = {
   command: 'runtime-config <config>',
+  aliases: ['config'], // umoci's name for it
   describe: 'write only the runtime config.json for an image',
   builder: (y) =>
     withHelp(
       configOptions(mappingOptions(imageOption(y)))
-        .positional('config', { type: 'string', demandOption: true, describe: 'the config.json path to write' })
+        .positional('config', { type: 'string', demandOption: true, describe: 'the config.json path to write, or - for stdout' })
         .option('rootfs', { type: 'string', describe: "an unpacked rootfs whose /etc/passwd and /etc/group resolve the image's User" })
         .option('force', { type: 'boolean', default: false, describe: 'replace an existing CONFIG' }),
       'raw runtime-config',
@@ -205,16 +206,18 @@ const rawRuntimeConfig: CommandModule<object, RuntimeConfigArgs> = {
         examples: [
           ['raw runtime-config --image busybox --rootfs rootfs config.json', "named users resolved in rootfs/etc/passwd"],
           ['raw runtime-config --image busybox --tty --env A=1 config.json', 'an interactive process with one more variable'],
+          ['raw runtime-config --image busybox - | jq .process', 'config.json on stdout'],
         ],
       },
     ) as unknown as Argv<RuntimeConfigArgs>,
   handler: async (args) => {
-    const { writeRuntimeConfig } = await import('../runtime-config.js');
+    const { writeRuntimeConfig, runtimeConfigText } = await import('../runtime-config.js');
     const warn = stderrWarner();
-    await writeRuntimeConfig({
+    const toStdout = args.config === '-';
+    const spec = await writeRuntimeConfig({
       ...shapeOptionsOf(args),
       image: args.image,
-      config: args.config,
+      ...(toStdout ? {} : { config: args.config }),
       ...(args.platform === undefined ? {} : { platform: args.platform }),
       ...(args.rootfs === undefined ? {} : { rootfs: args.rootfs }),
       rootless: args.rootless,
@@ -226,6 +229,7 @@ const rawRuntimeConfig: CommandModule<object, RuntimeConfigArgs> = {
       source: sourceOptionsOf(args, warn),
       onWarning: warn,
     });
+    if (toStdout) printData(runtimeConfigText(spec));
   },
 };
 

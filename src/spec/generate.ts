@@ -51,8 +51,10 @@ export function generateRuntimeConfig(image: ImageConfigInput, opts: GenerateOpt
   const user = resolveUser(optString(cfg.User, 'config.User'), opts.passwd, opts.group);
   const envIn = stringList(cfg.Env, 'config.Env', SPEC_LIMITS.envEntries);
   const env = mergeEnv(envIn, warn);
-  if (!env.hasHome) {
-    // runc and Docker do the same at start; HOME=/ when the user has no passwd entry.
+  if (!env.hasHome && opts.passwd !== null) {
+    // What runc, crun and Docker do at start when HOME is unset: the passwd entry's home, or /
+    // for a user without one. Without a passwd to read (no rootfs), HOME stays unset so the
+    // runtime fills it in from the rootfs it starts (umoci leaves it out too).
     const home = `HOME=${user.home ?? '/'}`;
     env.env.push(home);
     env.bytes += Buffer.byteLength(home) + 1;

@@ -95,7 +95,8 @@ const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringif
  * our documented choices: process.terminal; empty annotations; generated annotations that
  * beat labels (ours must then carry the label); labels we drop as unsafe; the annotations
  * umoci 0.4.7 does not generate; created's formatting (compared as instants); HOME when the
- * image sets it (ours must keep the image's) or when umoci sets none (ours is then '/');
+ * image sets it (ours must keep the image's) or when umoci sets none (ours is then none, or
+ * '/' for a uid that the passwd read has no entry for: what runc itself would set);
  * additionalGids for a numeric user or in rootless mode; the cgroup namespace; the ociVersion,
  * root and template mount options.
  */
@@ -125,7 +126,7 @@ export function diffUmociConfig(image: ImageConfigInput, umoci: Json, ours: Runt
   const umociHome = ((u.process?.env ?? []) as string[]).find((e) => e.startsWith('HOME='));
   if (imageHome !== undefined) check('process.env HOME (image value kept)', imageHome, ourHome);
   else if (umociHome !== undefined) check('process.env HOME', umociHome, ourHome);
-  else check('process.env HOME (default)', 'HOME=/', ourHome);
+  else if (ourHome !== undefined) check('process.env HOME (umoci sets none: ours none, or / for a uid without a passwd entry)', 'HOME=/', ourHome);
 
   // annotations
   const labels = (cfg.Labels ?? {}) as Record<string, string>;

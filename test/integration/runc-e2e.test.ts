@@ -5,7 +5,7 @@
 // with a reason otherwise.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildProbe, busyboxStatic, writeProbeImage, type ProbeTag } from '../../fixtures/images.js';
 import { hasCommand, isRoot, runCli, scratchDir } from '../helpers/cli.js';
@@ -29,6 +29,8 @@ interface Case {
   flags?: string[] | ((c: Ctx) => string[]);
   /** A reason to skip this case (e.g. no shell in the image). */
   skip?: string | false;
+  /** Build the bundle with `raw unpack` + `raw runtime-config` (no --rootfs) instead of unpack. */
+  split?: boolean;
 }
 
 const has = (out: string, line: string) => assert.ok(out.split('\n').includes(line), `missing line ${JSON.stringify(line)} in:\n${out}`);
@@ -81,6 +83,16 @@ const cases: Case[] = [
     config: { Cmd: ['/probe'], User: '1000:1000' },
     flags: ['--uid-map', '0:1337:65535', '--gid-map', '0:8888:65535'],
     expect: (o) => has(o, 'uid=1000 gid=1000'),
+  },
+  {
+    // No passwd to read: config.json has no HOME, and the runtime fills it in from the rootfs's passwd.
+    name: 'raw runtime-config without --rootfs: the runtime sets HOME from passwd',
+    config: { Cmd: ['/probe'], User: '1234' },
+    split: true,
+    expect: (o) => {
+      has(o, 'uid=1234 gid=0');
+      has(o, 'env HOME=/home/alice');
+    },
   },
   // Shaped at unpack time: the flags decide what the process sees.
   {
@@ -179,9 +191,16 @@ test('bundles from ocibundle unpack run under runc and crun', { skip }, async (t
       await t.test(c.name, { skip: c.skip ?? false }, async (tc) => {
         const bundle = join(dir, `bundle${i}`);
         const flags = typeof c.flags === 'function' ? c.flags(ctx) : (c.flags ?? []);
-        const u = runCli(['unpack', '--image', `${layout}:case${i}`, ...flags, bundle]);
-        assert.equal(u.status, 0, u.stderr);
-        assert.doesNotMatch(u.stderr, /warning/);
+        const image = `${layout}:case${i}`;
+        const steps = c.split
+          ? [['raw', 'unpack', '--image', image, join(bundle, 'rootfs')], ['raw', 'runtime-config', '--image', image, join(bundle, 'config.json')]]
+          : [['unpack', '--image', image, ...flags, bundle]];
+        for (const step of steps) {
+          const u = runCli(step);
+          assert.equal(u.status, 0, u.stderr);
+          assert.doesNotMatch(u.stderr, /warning/);
+        }
+        if (c.split) assert.ok(!readFileSync(join(bundle, 'config.json'), 'utf8').includes('HOME='), 'no HOME without a passwd to read');
         for (const rt of RUNTIMES) {
           await tc.test(rt.name, { skip: rt.skip }, () => {
             const r = rt.run(bundle, `ocibundle-test-${process.pid}-${i}-${rt.name}`);

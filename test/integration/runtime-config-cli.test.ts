@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { gzip, makeTar } from '../../fixtures/tar.js';
 import { writeLayout } from '../../fixtures/layout.js';
 import { diffUmociConfig } from '../helpers/spec-umoci.js';
-import { hasCommand, runCli, scratchDir } from '../helpers/cli.js';
+import { BIN, hasCommand, runCli, scratchDir } from '../helpers/cli.js';
 import type { RuntimeSpec } from '../../src/spec/index.js';
 
 const PASSWD = 'root:x:0:0:root:/root:/bin/sh\nalice:x:1234:2345:Alice:/home/alice:/bin/sh\n';
@@ -84,6 +84,30 @@ test('raw runtime-config through the CLI', async (t) => {
       assert.equal(runCli(['unpack', '--image', `${layout}:named`, bundle]).status, 0);
       const viaUnpack = readFileSync(join(bundle, 'config.json'), 'utf8');
       assert.equal(viaUnpack, readFileSync(join(dir, 'c1.json'), 'utf8'));
+    });
+
+    await t.test('CONFIG - writes config.json to stdout, byte for byte the file; ./- is a file', () => {
+      const file = join(dir, 'c-file.json');
+      assert.equal(runCli(['raw', 'runtime-config', '--image', `${layout}:named`, '--rootfs', rootfs, file]).status, 0);
+      const r = runCli(['raw', 'runtime-config', '--image', `${layout}:named`, '--rootfs', rootfs, '-']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stderr, '');
+      assert.equal(r.stdout, readFileSync(file, 'utf8'));
+      const named = spawnSync(process.execPath, [BIN, 'raw', 'runtime-config', '--image', `${layout}:plain`, './-'], { cwd: dir, encoding: 'utf8' });
+      assert.equal(named.status, 0, named.stderr);
+      assert.equal(named.stdout, '');
+      assert.equal((JSON.parse(readFileSync(join(dir, '-'), 'utf8')) as RuntimeSpec).process.args[0], 'sh');
+    });
+
+    await t.test("without --rootfs: no HOME (runc fills it in), env equal to umoci's", { skip: hasCommand('umoci') ? false : 'umoci not installed' }, () => {
+      const ours = join(dir, 'ours-norootfs.json');
+      const theirs = join(dir, 'umoci-norootfs.json');
+      assert.equal(runCli(['raw', 'runtime-config', '--image', `${layout}:numeric`, ours]).status, 0);
+      const r = spawnSync('umoci', ['raw', 'runtime-config', '--image', `${layout}:numeric`, theirs], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const env = (f: string) => (JSON.parse(readFileSync(f, 'utf8')) as RuntimeSpec).process.env;
+      assert.ok(!env(ours).some((e) => e.startsWith('HOME=')), env(ours).join(' '));
+      assert.deepEqual(env(ours), env(theirs));
     });
 
     for (const tag of Object.keys(images)) {

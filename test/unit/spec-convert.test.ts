@@ -63,7 +63,8 @@ describe('process.env', () => {
     { name: 'HOME from the passwd entry of a uid', user: '1:0', env: null, want: [DEFAULT_PATH, 'TERM=xterm', 'HOME=/usr/sbin'] },
     { name: 'HOME=/ for a uid with no entry', user: '4242', env: null, want: [DEFAULT_PATH, 'TERM=xterm', 'HOME=/'] },
     { name: 'HOME=/ for an entry with an empty home', user: 'nohome', env: null, want: [DEFAULT_PATH, 'TERM=xterm', 'HOME=/'] },
-    { name: 'HOME=/ without passwd', env: null, passwd: null, want: [DEFAULT_PATH, 'TERM=xterm', 'HOME=/'] },
+    { name: 'no HOME without passwd: the runtime fills it in from the rootfs', env: null, passwd: null, want: [DEFAULT_PATH, 'TERM=xterm'] },
+    { name: 'no HOME without passwd, numeric user', user: '1234', env: ['X=1'], passwd: null, want: [DEFAULT_PATH, 'TERM=xterm', 'X=1'] },
   ];
   for (const c of cases) {
     test(c.name, () => {

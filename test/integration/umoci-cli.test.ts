@@ -1,6 +1,7 @@
 // umoci's documented command lines must work unchanged: repeatable array options take one value
 // per flag (`--uid-map A --gid-map B BUNDLE` keeps BUNDLE positional) on every command that has
-// them, and the result equals umoci 0.4.7's (mappings in config.json, owners in the rootfs).
+// them, and the result equals umoci 0.4.7's (mappings in config.json, owners in the rootfs);
+// umoci's command names (`raw config`, `help CMD`) work too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -21,7 +22,7 @@ function mappings(file: string): unknown[] {
 }
 
 test('array options take one value per flag', async (t) => {
-  const dir = scratchDir('umoci-flags');
+  const dir = scratchDir('umoci-cli');
   chmodSync(dir, 0o711); // searchable by the mapped root, or unpack warns WBUNDLEMODE
   try {
     const layout = join(dir, 'layout');
@@ -106,4 +107,31 @@ test('array options take one value per flag', async (t) => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("umoci's command names", async (t) => {
+  const helps: string[][] = [['unpack'], ['raw'], ['raw', 'unpack'], ['raw', 'runtime-config'], ['copy'], ['init'], ['ls'], ['tag'], ['rm'], ['stat'], ['gc'], ['validate'], []];
+  for (const cmd of helps) {
+    await t.test(`help ${cmd.join(' ')} is ${cmd.join(' ')} --help`, () => {
+      const a = runCli(['help', ...cmd]);
+      const b = runCli([...cmd, '--help']);
+      assert.equal(a.status, 0, a.stderr);
+      assert.equal(a.stdout, b.stdout);
+      assert.ok(a.stdout.startsWith(`ocibundle ${cmd.join(' ')}`.trim()), a.stdout.slice(0, 80));
+    });
+  }
+  await t.test('raw config is raw runtime-config', () => {
+    const dir = scratchDir('umoci-names');
+    try {
+      const layout = join(dir, 'layout');
+      writeRichImage(layout);
+      const a = runCli(['raw', 'config', '--image', layout, '-']);
+      const b = runCli(['raw', 'runtime-config', '--image', layout, '-']);
+      assert.equal(a.status, 0, a.stderr);
+      assert.ok(a.stdout.includes('"ociVersion"'));
+      assert.equal(a.stdout, b.stdout);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
