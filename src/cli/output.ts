@@ -15,6 +15,11 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${escapeJsonText(JSON.stringify(value, null, 2))}\n`);
 }
 
+/** A JSON document already serialised (config.json's own layout), escaped as printJson does. */
+export function printJsonText(json: string): void {
+  process.stdout.write(escapeJsonText(json));
+}
+
 type Write = (s: string) => void;
 const toStderr: Write = (s) => process.stderr.write(s);
 

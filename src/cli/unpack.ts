@@ -8,7 +8,7 @@ import { OciBundleError } from '../errors.js';
 import type { IdMap } from '../spec/index.js';
 import { parseIdMap } from '../spec/idmap.js';
 import type { UnpackOptions, UnpackProgress, UnpackSummary } from '../unpack.js';
-import { amount, bar, printData, printJson, printMessage, runWarnings, statusLine, stderrWarner } from './output.js';
+import { amount, bar, printJson, printJsonText, printMessage, runWarnings, statusLine, stderrWarner } from './output.js';
 import { withSignals } from './signals.js';
 import { storeDirOf } from './store.js';
 import { REGISTRY_OPTIONS, SOURCE_NAMES, sourceOptions, sourceOptionsOf, type SourceArgs } from './copy.js';
@@ -229,7 +229,7 @@ const rawRuntimeConfig: CommandModule<object, RuntimeConfigArgs> = {
       source: sourceOptionsOf(args, warn),
       onWarning: warn,
     });
-    if (toStdout) printData(runtimeConfigText(spec));
+    if (toStdout) printJsonText(runtimeConfigText(spec));
   },
 };
 
