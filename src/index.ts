@@ -1,6 +1,6 @@
 // The public library API of ocibundle: what test harnesses import in-process.
 // Re-exports only; each function lives in its own module.
-export { OciBundleError, EXIT, ERROR_CODES, type ErrorCode, type Warning, type WarnFn } from './errors.js';
+export { OciBundleError, isOciBundleError, EXIT, ERROR_CODES, WARNING_CODES, type ErrorCode, type WarningCode, type Warning, type WarnFn } from './errors.js';
 export { unpack, type UnpackOptions, type UnpackSummary, type UnpackProgress, type LayerSummary } from './unpack.js';
 export { writeRuntimeConfig, buildRuntimeConfig, type WriteRuntimeConfigOptions, type RuntimeConfigOptions } from './runtime-config.js';
 export { openImage, type OpenedImage } from './open-image.js';
@@ -42,3 +42,4 @@ export {
   type VerifyResult as StoreVerifyResult,
 } from './store/index.js';
 export { mountBundle, umountBundle, readRecord as readOverlayRecord, type BundleRecord as OverlayBundleRecord } from './store/overlay.js';
+export { rootlessXattr, parseRootlessXattr, NOOP_ID as ROOTLESS_NOOP_ID } from './layer/ids.js';

@@ -3,6 +3,7 @@
 // (in-process, before the bundle is published) and by `raw runtime-config`.
 import { closeSync, existsSync, fsyncSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { checkRuntimeConfigOptions } from './api-options.js';
 import { OciBundleError, renameInError, toOciBundleError, type WarnFn } from './errors.js';
 import { createTempFileSync } from './host/temp.js';
 import { RootFS } from './fs/rootfs.js';
@@ -102,6 +103,7 @@ export function runtimeConfigText(spec: RuntimeSpec): string {
 
 /** `raw runtime-config`: write only config.json for an image. */
 export async function writeRuntimeConfig(opts: WriteRuntimeConfigOptions): Promise<RuntimeSpec> {
+  checkRuntimeConfigOptions(opts);
   if (opts.config !== undefined) {
     assertPathArg(opts.config, 'config');
     // never over a file of the source (`raw runtime-config --force --image L L/index.json`)
@@ -110,7 +112,7 @@ export async function writeRuntimeConfig(opts: WriteRuntimeConfigOptions): Promi
   if (opts.config !== undefined && existsSync(opts.config) && !opts.force) {
     throw new OciBundleError('EEXIST', `${opts.config} exists (use --force to replace it)`);
   }
-  const img = await openImage(opts.image, opts.platform, opts.source ?? {});
+  const img = await openImage(opts.image, opts.platform, opts.source ?? {}, opts.onWarning);
   await img.close(); // everything needed (the config) is read
   let db: { passwd: string | null; group: string | null } = { passwd: null, group: null };
   if (opts.rootfs !== undefined) {

@@ -6,6 +6,7 @@
 // clears. Owns the bundle's life cycle (host paths through src/host/guard), not entry semantics.
 import { chmodSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { checkUnpackOptions } from './api-options.js';
 import { OciBundleError, renameInError, toOciBundleError, type WarnFn } from './errors.js';
 import { mkdirpSync } from './host/mkdirp.js';
 import { assertOutsideSources, assertPathArg, assertReplaceable } from './host/guard.js';
@@ -91,13 +92,14 @@ const PROGRESS_MS = 100;
 
 export async function unpack(opts: UnpackOptions): Promise<UnpackSummary> {
   const started = performance.now();
+  checkUnpackOptions(opts); // a JavaScript caller's wrong shape: EUSAGE naming the option
   if (!opts.rootfsOnly) checkShape(opts); // a bad flag fails before any layer is read
   assertPathArg(opts.bundle, opts.rootfsOnly ? 'rootfs' : 'bundle');
   const sources = localSourcePaths(opts.image, opts.source ?? {});
   assertOutsideSources(opts.bundle, opts.rootfsOnly ? 'rootfs' : 'bundle', sources);
   // a registry source reports (e.g. a corrupt cache entry fetched again) through the same callback
   const source = { ...opts.source, registry: { onWarning: opts.onWarning, ...opts.source?.registry } };
-  const img = await openImage(opts.image, opts.platform, source);
+  const img = await openImage(opts.image, opts.platform, source, opts.onWarning);
   try {
     return await unpackResolved(img, opts, started, sources);
   } finally {

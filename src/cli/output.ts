@@ -2,7 +2,10 @@
 // (each distinct warning printed once per run), and the one progress bar line, which any
 // other stderr line clears first. No command writes to the streams directly, and everything
 // printed here is escaped (escape.ts): image-supplied names cannot steer a terminal.
-import type { Warning, WarnFn } from '../errors.js';
+import type { ErrorCode, Warning } from '../errors.js';
+
+/** What stderrWarner takes: a warning, or an error code a command reports without failing (rm's ENOTAG). */
+export type Notice = Warning | { code: ErrorCode; message: string };
 import { escapeControls, escapeDataLine, escapeJsonText } from './escape.js';
 
 /** Lines of data on stdout; a string is one line (a newline inside it is shown escaped). */
@@ -78,19 +81,19 @@ export function printMessage(text: string): void {
 }
 
 /** Every distinct warning of this run, in order (a --json result or failure object carries them). */
-export const runWarnings: Warning[] = [];
+export const runWarnings: Notice[] = [];
 
 /**
  * A warning callback that prints each distinct code+message once on stderr; with `json` it only
  * records them in runWarnings, for the JSON object to carry.
  */
-export function stderrWarner(opts: { json?: boolean } = {}): WarnFn {
+export function stderrWarner(opts: { json?: boolean } = {}): (w: Notice) => void {
   const seen = new Set<string>();
-  return (w: Warning) => {
+  return (w) => {
     const key = `${w.code}\0${w.message}`;
     if (seen.has(key)) return;
     seen.add(key);
-    runWarnings.push({ code: w.code, message: w.message });
+    runWarnings.push({ code: w.code, message: w.message } as Notice);
     if (!opts.json) printMessage(`warning: ${w.code}: ${w.message}`);
   };
 }

@@ -35,6 +35,11 @@ export function parseIndexJson(bytes: Buffer, where: string): ImageIndex {
   } catch (e) {
     throw new OciBundleError('EBADLAYOUT', `${where}/index.json is not valid json`, { cause: e });
   }
+  // umoci 0.4.7's `init` writes `"manifests": null` (Go's nil slice): an empty layout. Read as
+  // [], so the next index write says [] (the schema wants an array).
+  if (typeof doc === 'object' && doc !== null && (doc as { manifests?: unknown }).manifests === null) {
+    (doc as { manifests: unknown[] }).manifests = [];
+  }
   try {
     checkIndexShape(doc, `${where}/index.json`);
   } catch (e) {

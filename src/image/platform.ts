@@ -47,3 +47,16 @@ export function platformMatches(have: Platform, want: WantedPlatform): boolean {
   const hv = have.variant ?? (have.architecture === 'arm64' ? 'v8' : undefined);
   return hv === want.variant;
 }
+
+/**
+ * Why an image's config does not fit the platform asked for (os/architecture/variant as the
+ * config states them; a field the config leaves out is not held against it), or null.
+ */
+export function configPlatformMismatch(config: { os?: unknown; architecture?: unknown; variant?: unknown }, want: WantedPlatform): string | null {
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  const have: Platform = { os: str(config.os) ?? want.os, architecture: str(config.architecture) ?? want.architecture };
+  const variant = str(config.variant);
+  if (variant !== undefined) have.variant = variant;
+  const fits = have.os === want.os && have.architecture === want.architecture && (variant === undefined || want.variant === undefined || variant === want.variant);
+  return fits ? null : `the image config says ${formatPlatform(have)}, not the ${formatPlatform(want)} asked for`;
+}

@@ -97,7 +97,9 @@ async function collect(layout: Layout, root: Descriptor, want: WantedPlatform, o
     }
     return p;
   };
-  if (isManifestType(root.mediaType)) return [{ desc: root, via: [] }];
+  // A manifest listed in index.json keeps the platform its entry declares (several platform
+  // manifests under one tag, with no index blob, are chosen from like an index's children).
+  if (isManifestType(root.mediaType)) return [root.platform ? { desc: root, platform: root.platform, via: [] } : { desc: root, via: [] }];
   if (isIndexType(root.mediaType)) return walk(root, 1);
   throw new OciBundleError('EMEDIATYPE', `${root.digest} has media type ${root.mediaType}, which is neither an index nor a manifest`);
 }

@@ -97,6 +97,9 @@ export class Applier {
   private blockSize = 1;
   private bytesSinceDiskCheck = 0;
   private readonly xattrWarned = new Set<string>();
+  /** Devices made empty files in rootless mode: one WDEVICE at the end, with the first path. */
+  private rootlessDevices = 0;
+  private firstRootlessDevice: string | undefined;
   /** With id maps: the host ids of container root, owner of the rootfs and implicit parents. */
   private readonly rootOwner: { uid: number; gid: number } | null;
   private readonly obs: ApplyObserver | undefined;
@@ -146,6 +149,10 @@ export class Applier {
   /** After the last layer: restore directory modes (rootless) and times, deepest first. */
   finish(): void {
     this.closeOpenFile();
+    if (this.rootlessDevices > 0) {
+      const n = this.rootlessDevices;
+      this.warn({ code: 'WDEVICE', message: `${n} device node${n === 1 ? '' : 's'} written as empty files in rootless mode, first ${this.firstRootlessDevice}` });
+    }
     const dirs = [...this.dirTimes.keys()].sort((a, b) => depth(b) - depth(a));
     for (const dir of dirs) {
       const t = this.dirTimes.get(dir)!;
@@ -297,7 +304,7 @@ export class Applier {
     } catch (err) {
       if (code(err) !== 'EEXIST') throw this.wrap(err, path);
       const st = this.fs.lstat(path);
-      if (st?.kind === 'symlink' && this.opts.keepDirlinks && this.fs.stat(path)?.kind === 'dir') {
+      if (st?.kind === 'symlink' && this.opts.keepDirlinks && this.leadsToDir(path)) {
         return; // umoci's --keep-dirlinks: the lower symlink stays and is followed
       }
       if (st?.kind !== 'dir') {
@@ -338,7 +345,8 @@ export class Applier {
 
   private createNode(path: string, e: TarEntry): void {
     if (e.type !== 'fifo' && this.rootless) {
-      this.warn({ code: 'WDEVICE', message: `device ${path} written as an empty file in rootless mode` });
+      this.rootlessDevices++;
+      this.firstRootlessDevice ??= path;
       const fd = this.replacing(path, () => this.fs.createFile(path, 0o600));
       const meta = this.meta(path, e);
       const applied = this.writableMode(meta.mode);
@@ -447,6 +455,16 @@ export class Applier {
     }
   }
 
+  /** Whether a symlink leads to a directory in the rootfs; a loop leads nowhere (as a dangling link). */
+  private leadsToDir(path: string): boolean {
+    try {
+      return this.fs.stat(path)?.kind === 'dir';
+    } catch (err) {
+      if (code(err) === 'ELOOP') return false;
+      throw this.wrap(err, path);
+    }
+  }
+
   private removePath(path: string): void {
     const st = this.fs.lstat(path);
     if (st === null) return;
@@ -544,6 +562,10 @@ export class Applier {
       const xattrFailed = typeof syscall === 'string' && syscall.includes('xattr');
       if (!xattrFailed || !meta.xattrs || meta.xattrs.size === 0) throw this.wrap(err, path);
       const c = code(err) ?? 'EIO';
+      // Capabilities are what a file does (ping, newuidmap): each loss is named.
+      if (meta.xattrs.has('security.capability')) {
+        this.warn({ code: 'WCAPABILITY', message: `${path} lost security.capability (${c}): it runs without its file capabilities` });
+      }
       if (!this.xattrWarned.has(c)) {
         this.xattrWarned.add(c);
         this.warn({ code: 'WXATTR', message: `extended attributes not applied (${c}), first at ${path}` });

@@ -29,16 +29,16 @@ function varint(n: number): number[] {
 }
 
 /**
- * The `user.rootlesscontainers` value for an entry owned by uid:gid: a protobuf
- * `Resource { uint32 uid = 1; uint32 gid = 2; }`. Returns null for 0:0 (nothing to record,
- * which is what umoci does too).
+ * The `user.rootlesscontainers` value for an entry owned by uid:gid in the container: a protobuf
+ * `Resource { uint32 uid = 1; uint32 gid = 2; }`. One rule, umoci's, byte for byte: an id of 0
+ * (container root, which the unpacking user is) is "unchanged", NOOP_ID, and the xattr is left
+ * out when both are (0:0). So 0:456 is `08 ff ff ff ff 0f 10 c8 03`. Readers that follow the
+ * proto (umoci, PRoot) take NOOP as the file's real owner, the unpacking user, who is container
+ * root; no field is left to protobuf's implicit zero, which some bindings cannot tell from unset.
  */
 export function rootlessXattr(uid: number, gid: number): Buffer | null {
   if (uid === 0 && gid === 0) return null;
-  const bytes: number[] = [];
-  if (uid !== 0) bytes.push(0x08, ...varint(uid));
-  if (gid !== 0) bytes.push(0x10, ...varint(gid));
-  return Buffer.from(bytes);
+  return Buffer.from([0x08, ...varint(uid === 0 ? NOOP_ID : uid), 0x10, ...varint(gid === 0 ? NOOP_ID : gid)]);
 }
 
 /** umoci's "no change" id in user.rootlesscontainers (the on-disk owner stands). */

@@ -1,13 +1,13 @@
 // Reading the conversion.md fields of an image config defensively (wrong JSON types fail
 // with ECONFIG naming the field) and turning them into env, args, cwd, annotations and
 // volume mounts. Pure; user resolution is in user.ts, the Linux template in defaults.ts.
-import { OciBundleError } from '../errors.js';
+import { OciBundleError, type WarnFn } from '../errors.js';
 import { DEFAULT_ARGS, DEFAULT_ENV, SYSTEM_MOUNT_ROOTS, VOLUME_OPTIONS } from './defaults.js';
 import { SPEC_LIMITS } from './limits.js';
 import { cleanContainerPath } from './paths.js';
 import type { RuntimeMount } from './types.js';
 
-export type Warn = (w: { code: string; message: string }) => void;
+export type Warn = WarnFn;
 
 /** Labels under these prefixes steer crun itself (hook output files on the host, handlers). */
 export const UNSAFE_LABEL_PREFIXES = ['run.oci.'] as const;

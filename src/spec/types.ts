@@ -1,6 +1,7 @@
 // Input and output types of the image-config -> runtime-config conversion. Types only.
 // ImageConfigInput is the minimal, loosely typed view src/spec needs; src/image's ImageConfig
 // must stay assignable to it (a test checks this). Values are re-checked at run time.
+import type { WarnFn } from '../errors.js';
 
 /** The part of an image config's `config` object that the conversion reads. */
 export interface ImageConfigConfigInput {
@@ -101,7 +102,7 @@ export interface GenerateOptions extends ShapeOptions {
   hostname?: string;
   /** Rootless only: bind-mount the host's /etc/resolv.conf (there is no network namespace). */
   hostHasResolvConf?: boolean;
-  warn?: (w: { code: string; message: string }) => void;
+  warn?: WarnFn;
 }
 
 export interface RuntimeUser {

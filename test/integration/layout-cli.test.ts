@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { addBlob, blobPath, corruptBlob, gzip, makeTar, writeLayout } from '../../fixtures/layout.js';
+import { addBlob, addJson, blobPath, corruptBlob, gzip, initLayoutDir, makeTar, MEDIA, tagged, writeIndexJson, writeLayout } from '../../fixtures/layout.js';
 import { runCli, tmpDir } from '../helpers/layout-env.js';
 
 const t = tmpDir('layout-cli-');
@@ -80,6 +80,52 @@ test('every layout command has --help with examples', () => {
   }
 });
 
+test('stat text: annotations (index entry, manifest), OS and architecture lines, quoted values, sorted ports', async () => {
+  const d = dirFor();
+  writeLayout(d, {
+    images: [{
+      tag: 'latest',
+      manifestAnnotations: { 'org.example.note': 'two words', 'org.example.empty': '' },
+      config: { author: '', config: { User: 'some user', Env: ['A=x y', 'B='], ExposedPorts: { '8080/tcp': {}, '53/udp': {}, '443/tcp': {} }, Labels: { l: 'v w' } } },
+      platform: 'linux/arm64/v8',
+    }],
+  });
+  const r = runCli(['stat', '--image', `${d}:latest`]);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  for (const want of [
+    '\torg.opencontainers.image.ref.name: latest',
+    'Annotations:',
+    '\torg.example.empty: ""',
+    '\torg.example.note: "two words"',
+    'Author: ""',
+    'OS: linux',
+    'Architecture: arm64',
+    'Variant: v8',
+    '\tUser: "some user"',
+    '\t\t"A=x y"',
+    '\t\tB=',
+    '\tExposed Ports: 443/tcp, 53/udp, 8080/tcp',
+    '\t\tl: "v w"',
+  ]) assert.ok(lines.includes(want), `missing ${JSON.stringify(want)} in:\n${r.stdout}`);
+  assert.ok(!lines.some((l) => l.startsWith('Platform:')));
+});
+
+test('stat of an OCI artifact manifest says what it is', async () => {
+  const d = dirFor();
+  initLayoutDir(d);
+  const cfg = addJson(d, '{}', 'application/vnd.cncf.helm.config.v1+json');
+  const m = addJson(d, { schemaVersion: 2, mediaType: MEDIA.manifest, artifactType: 'application/vnd.example.thing', config: cfg, layers: [] }, MEDIA.manifest);
+  writeIndexJson(d, [tagged(m, 'chart')]);
+  const r = runCli(['stat', '--image', `${d}:chart`]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(r.stdout.includes('Artifact Type: application/vnd.example.thing (an artifact, not a runnable image)'), r.stdout);
+  assert.ok(!r.stdout.includes('== CONFIG =='));
+  const js = JSON.parse(runCli(['stat', '--image', `${d}:chart`, '--json']).stdout) as Record<string, unknown>;
+  assert.equal(js['artifactType'], 'application/vnd.example.thing');
+  assert.equal(js['config'], undefined);
+});
+
 test('stat: text sections and the JSON shape; history without created', async () => {
   const d = dirFor();
   const layer = gzip(await makeTar([{ name: 'a', data: 'a' }]));
@@ -102,9 +148,11 @@ test('stat: text sections and the JSON shape; history without created', async ()
   assert.ok(js['config'].descriptor.digest.startsWith('sha256:'));
   assert.deepEqual(js['config'].blob.config.Env, ['A=1']);
   assert.equal(js['history'].length, 2);
-  assert.equal(js['history'][0].created, null);
+  // faithful to the config: what it leaves out stays out (no created, no empty_layer: null)
+  assert.deepEqual(Object.keys(js['history'][0]).sort(), ['created_by', 'diff_id', 'layer']);
   assert.equal(js['history'][0].layer.digest, js['manifest'].blob.layers[0].digest);
-  assert.equal(js['history'][1].layer, null);
+  assert.ok(String(js['history'][0].diff_id).startsWith('sha256:'));
+  assert.deepEqual(js['history'][1], { layer: null, created: '2024-01-01T00:00:00Z', created_by: 'ENV A=1', empty_layer: true });
   const arm = JSON.parse(runCli(['stat', '--image', `${d}:multi`, '--platform', 'linux/arm64', '--json']).stdout) as Record<string, any>;
   assert.equal(arm['config'].blob.author, 'arm');
   const none = runCli(['stat', '--image', `${d}:multi`, '--platform', 'linux/s390x']);

@@ -543,6 +543,21 @@ test('clobber semantics', { skip }, async (t) => {
       },
     },
     {
+      // A loop is not a link to a directory: replaced by the directory, as a dangling link is.
+      name: '--keep-dirlinks: a dir replaces a lower symlink loop',
+      layers: [
+        [{ name: 'loop1', type: 'symlink', linkname: 'loop2' }, { name: 'loop2', type: 'symlink', linkname: 'loop1' }, { name: 'self', type: 'symlink', linkname: './self' }],
+        [{ name: 'loop1/', type: 'dir' }, { name: 'loop1/x', content: 'x' }, { name: 'self/', type: 'dir' }],
+      ],
+      opts: { keepDirlinks: true },
+      check: ({ rootfs }) => {
+        assert.equal(kind(rootfs, 'loop1'), 'dir');
+        assert.equal(content(rootfs, 'loop1/x'), 'x');
+        assert.equal(kind(rootfs, 'loop2'), 'symlink');
+        assert.equal(kind(rootfs, 'self'), 'dir');
+      },
+    },
+    {
       name: 'without --keep-dirlinks a dir replaces the lower symlink',
       layers: [[{ name: 'real/', type: 'dir' }, { name: 'd', type: 'symlink', linkname: 'real' }], [{ name: 'd/', type: 'dir' }, { name: 'd/x', content: 'x' }]],
       check: ({ rootfs }) => {
@@ -575,10 +590,11 @@ test('rootless mode and id maps', { skip }, async (t) => {
   await confinementTable(t, [
     {
       name: 'rootless: owner in user.rootlesscontainers, devices become empty files',
-      layers: [[{ name: 'f', content: 'x', uid: 1000, gid: 1000 }, { name: 'r', content: 'r' }, { name: 'dev/null', type: 'char', devmajor: 1, devminor: 3 }, { name: 'fifo', type: 'fifo' }]],
+      layers: [[{ name: 'f', content: 'x', uid: 1000, gid: 1000 }, { name: 'r', content: 'r' }, { name: 'dev/null', type: 'char', devmajor: 1, devminor: 3 }, { name: 'dev/sda', type: 'block', devmajor: 8, devminor: 0 }, { name: 'fifo', type: 'fifo' }]],
       opts: { rootless: true },
-      warnings: ['WDEVICE'],
-      check: ({ rootfs }) => {
+      warnings: ['WDEVICE'], // one warning for both devices, with the count and the first path
+      check: ({ rootfs, warnings }) => {
+        assert.deepEqual(warnings.filter((w) => w.code === 'WDEVICE').map((w) => w.message), ['2 device nodes written as empty files in rootless mode, first dev/null']);
         const x = spawnSync('getfattr', ['--only-values', '-n', 'user.rootlesscontainers', join(rootfs, 'f')]);
         assert.deepEqual(x.stdout, Buffer.from([0x08, 0xe8, 0x07, 0x10, 0xe8, 0x07]));
         const r = spawnSync('getfattr', ['-d', '-m', '-', join(rootfs, 'r')], { encoding: 'utf8' });

@@ -1,5 +1,6 @@
 // Xattrs the kernel refuses must cost a warning, not the unpack: user.* on a symlink (EPERM
-// from the kernel, even for root), on a FIFO, and on a file system without user xattrs.
+// from the kernel, even for root), on a FIFO, and on a file system without user xattrs; each
+// file that loses security.capability is named (WCAPABILITY).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -59,6 +60,7 @@ test('a file system without xattrs (ramfs) costs one warning, and the unpack suc
       { name: 'f', content: 'x', uid: 5, xattrs: { 'user.a': '1' } },
       { name: 'd/', type: 'dir', xattrs: { 'user.b': '2' } },
       { name: 'g', content: 'y', xattrs: { 'security.capability': Buffer.from('0100000200200000000000000000000000000000', 'hex') } },
+      { name: 'bin/ping', content: 'z', xattrs: { 'security.capability': Buffer.from('0100000200200000000000000000000000000000', 'hex') } },
     ]));
     writeLayout(join(dir, 'layout'), { images: [{ tag: 'latest', layers: [layer] }] });
     const warnings: Warning[] = [];
@@ -67,6 +69,8 @@ test('a file system without xattrs (ramfs) costs one warning, and the unpack suc
     const x = warnings.filter((w) => w.code === 'WXATTR');
     assert.equal(x.length, 1, JSON.stringify(warnings));
     assert.match(x[0]!.message, /EOPNOTSUPP|ENOTSUP/);
+    // each file that lost its capabilities is named
+    assert.deepEqual(warnings.filter((w) => w.code === 'WCAPABILITY').map((w) => w.message.split(' ')[0]), ['g', 'bin/ping']);
     const fs = RootFS.open(out);
     try {
       assert.equal(fs.lstat('f')!.uid, 5);

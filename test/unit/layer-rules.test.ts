@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { cleanEntryPath, isWithin, parentOf } from '../../src/layer/paths.js';
 import { classifyWhiteout, LayerAdds } from '../../src/layer/whiteout.js';
 import { decideXattr } from '../../src/layer/xattrs.js';
-import { mapId, rootlessXattr } from '../../src/layer/ids.js';
+import { mapId, parseRootlessXattr, rootlessXattr } from '../../src/layer/ids.js';
 import { parseIdMap as parseIdMapArg } from '../../src/spec/index.js';
 
 test('cleanEntryPath', async (t) => {
@@ -114,15 +114,36 @@ test('id maps', async (t) => {
   await t.test('no maps pass through', () => assert.equal(mapId([], 1000, 'uid', 'x'), 1000));
 });
 
-test('rootlessXattr encodes a protobuf Resource', async (t) => {
+test('rootlessXattr encodes a protobuf Resource as umoci does (0 is NOOP), parseRootlessXattr reads it back', async (t) => {
+  // the owner a reader following the proto sees: NOOP (null) is the unpacking user, container root
+  const decodeRootlessXattr = (b: Buffer | null) => {
+    const p = b === null ? { uid: 0, gid: 0 } : parseRootlessXattr(b);
+    return p === null ? null : { uid: p.uid ?? 0, gid: p.gid ?? 0 };
+  };
+  const NOOP = [0xff, 0xff, 0xff, 0xff, 0x0f];
   const cases: [string, number, number, number[] | null][] = [
     ['root owns nothing to record', 0, 0, null],
-    ['uid only', 1000, 0, [0x08, 0xe8, 0x07]],
-    ['gid only', 0, 5, [0x10, 0x05]],
+    ['uid only: gid 0 is NOOP', 1000, 0, [0x08, 0xe8, 0x07, 0x10, ...NOOP]],
+    ['gid only: uid 0 is NOOP (umoci: 08 ff ff ff ff 0f 10 c8 03 for 0:456)', 0, 456, [0x08, ...NOOP, 0x10, 0xc8, 0x03]],
     ['both', 1, 2, [0x08, 0x01, 0x10, 0x02]],
-    ['large uid', 0xfffffffe, 0, [0x08, 0xfe, 0xff, 0xff, 0xff, 0x0f]],
+    ['large uid', 0xfffffffe, 0, [0x08, 0xfe, 0xff, 0xff, 0xff, 0x0f, 0x10, ...NOOP]],
   ];
   for (const [name, uid, gid, want] of cases) {
-    await t.test(name, () => assert.deepEqual(rootlessXattr(uid, gid), want === null ? null : Buffer.from(want)));
+    await t.test(name, () => {
+      const got = rootlessXattr(uid, gid);
+      assert.deepEqual(got, want === null ? null : Buffer.from(want));
+      assert.deepEqual(decodeRootlessXattr(got), { uid, gid });
+    });
+  }
+  const reads: [string, number[], { uid: number; gid: number }][] = [
+    ['a missing field is 0 (proto3 default)', [0x10, 0xc8, 0x03], { uid: 0, gid: 456 }],
+    ['NOOP in both', [0x08, ...NOOP, 0x10, ...NOOP], { uid: 0, gid: 0 }],
+    ['empty value', [], { uid: 0, gid: 0 }],
+  ];
+  for (const [name, bytes, want] of reads) {
+    await t.test(`decode: ${name}`, () => assert.deepEqual(decodeRootlessXattr(Buffer.from(bytes)), want));
+  }
+  for (const [name, bytes] of [['truncated varint', [0x08, 0xff]], ['a length-delimited field', [0x0a, 0x01, 0x00]]] as const) {
+    await t.test(`decode: ${name} is not a Resource`, () => assert.equal(decodeRootlessXattr(Buffer.from(bytes)), null));
   }
 });
