@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { OciBundleError, type ErrorCode, ERROR_CODES, type WarnFn } from '../errors.js';
+import { OciBundleError, type ErrorCode, ERROR_CODES, type WarnFn, type WarningCode } from '../errors.js';
 import { DirStore, type ResolvedImage } from '../image/index.js';
 import { clearDeadTemps } from '../host/temp.js';
 import { ensureLayer, LAYER_TEMP, readMarker, touchUse, type ExtractJob } from './extract.js';
@@ -92,7 +92,7 @@ function inWorker(layoutPath: string, job: ExtractJob, warn: WarnFn, signal: Abo
       f();
     };
     w.on('message', (m: StoreWorkerMessage) => {
-      if (m.t === 'warn') warn({ code: m.code, message: m.message });
+      if (m.t === 'warn') warn({ code: m.code as WarningCode, message: m.message });
       else if (m.t === 'done') settle(() => resolve(m.result));
       else settle(() => reject(new OciBundleError((m.code in ERROR_CODES ? m.code : 'EIO') as ErrorCode, m.message)));
     });
