@@ -550,6 +550,7 @@ test('clobber semantics', { skip }, async (t) => {
         [{ name: 'loop1/', type: 'dir' }, { name: 'loop1/x', content: 'x' }, { name: 'self/', type: 'dir' }],
       ],
       opts: { keepDirlinks: true },
+      inStore: { overlay: OVERLAY_NO_DIRLINKS },
       check: ({ rootfs }) => {
         assert.equal(kind(rootfs, 'loop1'), 'dir');
         assert.equal(content(rootfs, 'loop1/x'), 'x');
