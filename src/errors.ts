@@ -187,23 +187,23 @@ export function oneLine(e: unknown): string {
  * API like the error codes (a new warning gets a row here, or it does not compile).
  */
 export const WARNING_CODES = {
+  WBLOBREPLACED: 'copy found a destination blob that did not match and replaced it',
   WBUNDLEMODE: 'a directory above the rootfs cannot be searched by the mapped root of --uid-map',
+  WCACHE: 'a cached registry blob was unusable and is fetched again',
+  WCAPABILITY: 'security.capability dropped in rootless mode (each file named)',
   WCWD: 'the image WorkingDir is relative or climbs above /; the cleaned path is used',
   WDEVICE: 'device nodes written as empty files in rootless mode (a count and the first path)',
-  WCAPABILITY: 'security.capability dropped in rootless mode (each file named)',
   WENV: 'an image Env entry dropped (no NAME=, or a nul byte)',
   WGROUPS: 'supplementary groups dropped: setgroups is denied in a rootless user namespace',
   WLABEL: 'an image label not copied to the annotations (empty key, or a runtime-reserved prefix)',
   WNOARGS: 'the image has neither Entrypoint nor Cmd; process.args defaults to sh',
   WPLATFORM: "the chosen image's config platform differs from the --platform asked for",
   WRETRY: 'a failed registry request is retried (host, cause, attempt and wait)',
+  WRETRYAFTER: 'a registry asked to wait (Retry-After) before a retry',
   WROOTENTRY: 'a non-directory entry for the rootfs root, ignored',
   WUNMAPPED: 'the process uid or gid is not covered by the id maps; the runtime will refuse it',
   WVOLUME: 'an image volume dropped or moved (covers the rootfs or a system mount, or not clean)',
   WXATTR: 'extended attributes not applied (policy or kernel refusal)',
-  'copy-existing-blob': 'copy found a destination blob that did not match and replaced it',
-  'registry-cache': 'a cached registry blob was unusable and is fetched again',
-  'registry-retry-after': 'a registry asked to wait (Retry-After) before a retry',
 } as const;
 
 export type WarningCode = keyof typeof WARNING_CODES;

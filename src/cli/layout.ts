@@ -5,7 +5,7 @@ import { withHelp } from './usage.js';
 import { spellings } from '../source/transports.js';
 import type { Argv, CommandModule } from 'yargs';
 import { OciBundleError } from '../errors.js';
-import { printData, printJson, printMessage, stderrWarner } from './output.js';
+import { printData, printJson, printMessage, runWarnings, stderrWarner } from './output.js';
 import { checkLayoutPath, parseImageRef, type ImageRef } from '../image/reference.js';
 import { openLayout } from '../image/layout.js';
 import { REF_NAME_ANNOTATION } from '../image/types.js';
@@ -157,7 +157,14 @@ export const statCommand: CommandModule<object, ImageArgs> = {
     const { statImage } = await import('../image/stat.js');
     const { formatStat } = await import('./layout-stat-format.js');
     const st = await statImage(src.layout, src.ref, argv.platform ? { platform: argv.platform } : {}).finally(() => src.close());
-    if (argv.json) printJson(st);
+    const warn = stderrWarner({ json: argv.json === true });
+    if (argv.platform && st.config) {
+      // As unpack: a single-platform image is described whatever its platform, with a warning.
+      const { configPlatformMismatch, parsePlatform } = await import('../image/platform.js');
+      const why = configPlatformMismatch(st.config.blob, parsePlatform(argv.platform));
+      if (why) warn({ code: 'WPLATFORM', message: `${argv.image}: ${why}; showing it anyway` });
+    }
+    if (argv.json) printJson(runWarnings.length > 0 ? { ...st, warnings: runWarnings } : st);
     else printData(formatStat(st));
   },
 };

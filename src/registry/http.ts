@@ -180,7 +180,7 @@ export class RegistryHttp {
     if (ms >= 1000) {
       const secs = (n: number) => `${Math.round(n / 1000)} s`;
       const capped = ms > this.maxRetryAfterMs ? `; waiting ${secs(wait)}, the longest ocibundle waits` : '';
-      this.onWarning?.({ code: 'registry-retry-after', message: `registry ${url.host} answered ${res.statusCode} and asked to wait ${secs(ms)} (Retry-After)${capped}` });
+      this.onWarning?.({ code: 'WRETRYAFTER', message: `registry ${url.host} answered ${res.statusCode} and asked to wait ${secs(ms)} (Retry-After)${capped}` });
     }
     return wait;
   }

@@ -117,7 +117,7 @@ export class RegistryStore implements BlobStore {
     if (mem) return memoryRawBlob(mem);
     if (this.manifestDigests.has(digest)) return memoryRawBlob((await this.fetchManifest(digest)).bytes);
     const cached = await this.cache?.open(digest, this.sizes.get(digest), (d, why) =>
-      this.onWarning?.({ code: 'registry-cache', message: `cached blob ${d} in ${this.cache!.dir} was removed (${why}); fetching it again from ${this.where}` }),
+      this.onWarning?.({ code: 'WCACHE', message: `cached blob ${d} in ${this.cache!.dir} was removed (${why}); fetching it again from ${this.where}` }),
     );
     if (cached) return cached;
     const budget = this.http.newBudget();

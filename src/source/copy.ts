@@ -179,7 +179,7 @@ class Copier {
   }
 
   private warn(message: string): void {
-    this.opts.onWarning?.({ code: 'copy-existing-blob', message });
+    this.opts.onWarning?.({ code: 'WBLOBREPLACED', message });
   }
 
   /** Reuses a blob DEST has if it checks out; otherwise queues it for transfer (a lying one with a warning). */

@@ -35,7 +35,7 @@ function walked(bundle: string): Mtree {
   }
 }
 
-/** user.rootlesscontainers by meaning: umoci writes uid 0 as its "no change" id, we omit it. */
+/** user.rootlesscontainers by meaning (the owner it records), not by encoding. */
 function owner([k, v]: [string, string]): [string, string] {
   if (k !== 'user.rootlesscontainers') return [k, v];
   const o = parseRootlessXattr(Buffer.from(v, 'base64'));

@@ -41,3 +41,40 @@ test('multi-platform index', async (t) => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a single-platform image and a --platform it does not match: used, with one WPLATFORM', async (t) => {
+  const dir = scratchDir('platform-one');
+  try {
+    const layout = join(dir, 'layout');
+    writeLayout(layout, { images: [{ tag: 'latest', platform: 'linux/amd64', layers: [gzip(makeTar([{ name: 'f', content: 'x' }]))] }] });
+    const warning = /^ocibundle: warning: WPLATFORM: .*the image config says linux\/amd64, not the linux\/arm64\/v8 asked for/m;
+    const cases: [string, string[], (stdout: string) => void][] = [
+      ['unpack', ['unpack'], () => undefined],
+      ['raw runtime-config', ['raw', 'runtime-config'], () => undefined],
+      ['stat', ['stat'], (out) => assert.match(out, /Architecture: amd64/)],
+    ];
+    for (const [name, cmd, check] of cases) {
+      await t.test(name, () => {
+        const target = cmd[0] === 'stat' ? [] : [join(dir, name.replace(/\W+/g, '-'))];
+        const r = runCli([...cmd, '--platform', 'linux/arm64', '--image', `${layout}:latest`, ...target]);
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stderr, warning);
+        assert.equal(r.stderr.match(/WPLATFORM/g)?.length, 1);
+        check(r.stdout);
+        const quiet = runCli([...cmd, '--platform', 'linux/amd64', '--image', `${layout}:latest`, ...target.map((p) => `${p}-2`)]);
+        assert.equal(quiet.status, 0, quiet.stderr);
+        assert.doesNotMatch(quiet.stderr, /WPLATFORM/);
+      });
+    }
+    await t.test('stat --json: the warning is part of the result', () => {
+      const r = runCli(['stat', '--json', '--platform', 'linux/arm64', '--image', `${layout}:latest`]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stderr, '');
+      const out = JSON.parse(r.stdout) as { warnings?: { code: string }[]; config?: unknown };
+      assert.deepEqual(out.warnings?.map((w) => w.code), ['WPLATFORM']);
+      assert.ok(out.config);
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

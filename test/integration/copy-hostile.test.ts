@@ -182,7 +182,7 @@ test('blobs a destination already holds are checked before they are reused', asy
       const v = runCli(['validate', '--layout', dest]);
       if (c.replaced) {
         assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-        assert.match(r.stderr, new RegExp(`^ocibundle: warning: copy-existing-blob: .*${layer.digest} with (another size|other bytes); replaced from the source`));
+        assert.match(r.stderr, new RegExp(`^ocibundle: warning: WBLOBREPLACED: .*${layer.digest} with (another size|other bytes); replaced from the source`));
         assert.equal(v.status, 0, v.stdout + v.stderr);
         assert.equal(lstatSync(file).size, layer.size);
       } else {
@@ -199,7 +199,7 @@ test('blobs a destination already holds are checked before they are reused', asy
     writeFileSync(file, b);
     const r = cliKeepingCanary(['copy', `oci:${src}:latest`, `oci:${dest}:again`, '--no-verify-existing']);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stderr, /warning: copy-existing-blob: .* with other bytes; replaced/);
+    assert.match(r.stderr, /warning: WBLOBREPLACED: .* with other bytes; replaced/);
     assert.equal(runCli(['validate', '--layout', dest]).status, 0);
   });
 });

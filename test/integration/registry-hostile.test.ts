@@ -77,7 +77,7 @@ test('a cache entry that fails verification is fetched again, with one warning',
         assert.equal(again.status, 0, again.stderr);
         const lines = again.stderr.trim().split('\n');
         assert.equal(lines.length, 1, again.stderr);
-        assert.match(lines[0]!, new RegExp(`^ocibundle: warning: registry-cache: cached blob ${layer.digest} .* was removed \\(`));
+        assert.match(lines[0]!, new RegExp(`^ocibundle: warning: WCACHE: cached blob ${layer.digest} .* was removed \\(`));
         assert.match(lines[0]!, c.says);
         const after = f.seen.filter((s) => s.path.includes(hex(layer.digest)) && s.method === 'GET').length;
         assert.equal(after, before + 1, 'fetched from the registry again');

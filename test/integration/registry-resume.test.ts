@@ -108,7 +108,7 @@ test('Retry-After is honoured up to the stated maximum, with one notice that the
       assert.ok(ms >= atLeast, `${name}: waited ${ms} ms`);
       assert.ok(ms < atLeast + 8000, `${name}: waited ${ms} ms`);
       assert.equal(warnings.length, 1, `${name}: one notice`);
-      assert.equal(warnings[0]!.code, 'registry-retry-after');
+      assert.equal(warnings[0]!.code, 'WRETRYAFTER');
       assert.match(warnings[0]!.message, notice);
     });
   }
@@ -134,7 +134,7 @@ test('the CLI prints the Retry-After notice as one stderr line; --speed-limit/--
     assert.equal(r.status, 0, r.stderr);
     const lines = r.stderr.trim().split('\n');
     assert.equal(lines.length, 1, r.stderr);
-    assert.match(lines[0]!, /^ocibundle: warning: registry-retry-after: registry 127\.0\.0\.1:\d+ answered 429 and asked to wait 1 s \(Retry-After\)$/);
+    assert.match(lines[0]!, /^ocibundle: warning: WRETRYAFTER: registry 127\.0\.0\.1:\d+ answered 429 and asked to wait 1 s \(Retry-After\)$/);
   });
   await withFake({ dripMs: 20 }, async (f) => {
     const r = await runCliAsync(['copy', `docker://${f.host}/x/img:latest`, join(dir, 'cli-drip'), '--tls-verify=false', '--speed-limit', '1024', '--speed-time', '0.3']);

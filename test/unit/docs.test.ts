@@ -41,3 +41,13 @@ test('README: copy has a progress bar; rm without a tag removes latest', () => {
   assert.doesNotMatch(readme, /Not covered yet[^]*progress bar for `copy`/);
   assert.match(readme, /`rm --image PATH\[:TAG\]` \| remove a tag; without `:TAG` it removes `latest`/);
 });
+
+test("README's warning table lists exactly the exported WARNING_CODES, each once", async () => {
+  const { WARNING_CODES } = await import('../../src/errors.js');
+  const readme = read('README.md');
+  const section = readme.slice(readme.indexOf('### Warnings'), readme.indexOf('## Library'));
+  const listed = [...section.matchAll(/^\| `(\w+)` \| (.+) \|$/gm)].map((m) => [m[1]!, m[2]!]);
+  assert.deepEqual(listed.map(([k]) => k), Object.keys(WARNING_CODES));
+  for (const [k, meaning] of listed) assert.equal(meaning, WARNING_CODES[k as keyof typeof WARNING_CODES], k);
+  for (const k of Object.keys(WARNING_CODES)) assert.match(k, /^W[A-Z]+$/, 'warning codes are W + capitals');
+});
