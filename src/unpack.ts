@@ -134,7 +134,7 @@ async function unpackResolved(img: ResolvedImage, opts: UnpackOptions, started: 
       ...(opts.maxSize === undefined ? {} : { maxBytes: opts.maxSize }),
     });
     let storeResults: ('hit' | 'extracted')[] | null = null;
-    const layers = opts.store === undefined ? await applyLayers(img, applier, opts) : await storeLayers(img, applier, { ...opts, onStoreLayers: (r) => (storeResults = r) }, tmpRootfs);
+    const layers = opts.store === undefined ? await applyLayers(img, applier, opts, recorder) : await storeLayers(img, applier, { ...opts, onStoreLayers: (r) => (storeResults = r) }, tmpRootfs);
     applier.finish();
     recorder?.finish(fs);
     let configText: string | null = null;
@@ -177,7 +177,7 @@ async function unpackResolved(img: ResolvedImage, opts: UnpackOptions, started: 
   }
 }
 
-async function applyLayers(img: ResolvedImage, applier: Applier, opts: UnpackOptions): Promise<LayerSummary[]> {
+async function applyLayers(img: ResolvedImage, applier: Applier, opts: UnpackOptions, recorder: BundleRecorder | null): Promise<LayerSummary[]> {
   const diffIds = img.config.rootfs.diff_ids;
   const compressedTotal = img.layers.reduce((n, l) => n + l.size, 0);
   let compressedDone = 0;
@@ -190,7 +190,13 @@ async function applyLayers(img: ResolvedImage, applier: Applier, opts: UnpackOpt
     lastReport = now;
     opts.onProgress?.({ layer, layers: img.layers.length, compressedDone: compressedDone + read, compressedTotal });
   };
-  const streams = layerStreams(img, { ...(opts.signal === undefined ? {} : { signal: opts.signal }), ...(opts.onProgress ? { onRead: report } : {}) });
+  const streams = layerStreams(img, {
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+    ...(opts.onProgress ? { onRead: report } : {}),
+    ...(recorder ? { fileDigests: recorder.fileDigests } : {}),
+  });
+  // the mtree's file digests: computed by the layer worker when there is one, not here
+  if (streams.hashesFiles) recorder?.fromStream();
   try {
     for (const [i, desc] of img.layers.entries()) {
       lastReport = performance.now();

@@ -1,6 +1,7 @@
 // Records a bundle's mtree while the applier writes the rootfs (an ApplyObserver): each
-// object as written, file digests hashed from the bytes as they stream, hardlink counts,
-// removals of whole trees. Directories the applier made implicitly are lstat'ed once at the
+// object as written, file digests hashed from the bytes as they stream (or, with a layer
+// worker, taken from the worker's digests by entry ordinal), hardlink counts, removals of
+// whole trees. Directories the applier made implicitly are lstat'ed once at the
 // end. When an entry goes where a path model cannot follow (a symlinked parent), the
 // recorder says so and the caller walks the rootfs instead.
 import { createHash, type Hash } from 'node:crypto';
@@ -24,11 +25,37 @@ function split(path: string): [string, string] {
   return i < 0 ? ['.', path] : [path.slice(0, i), path.slice(i + 1)];
 }
 
+/** Files whose digest the layer worker delivers: the entry waits for it until finish(). */
+interface Pending {
+  e: MtreeEntry;
+  path: string;
+  layer: number;
+  ordinal: number;
+}
+
 export class MtreeRecorder implements ApplyObserver {
   private readonly nodes = new Map<string, Node>();
   private hash: Hash | null = null;
   /** Why the model cannot be trusted (null while it can). */
   lost: string | null = null;
+  /** Set by fromStream(): file digests come from the worker, keyed `layer:ordinal`. */
+  private streamed: Map<number, string>[] | null = null;
+  private pending: Pending[] = [];
+
+  get needsData(): boolean {
+    return this.streamed === null;
+  }
+
+  /** From now on, file digests arrive through fileDigests() instead of data(). */
+  fromStream(): void {
+    this.streamed ??= [];
+  }
+
+  /** Digests of layer `layer`'s files: flat pairs [entry ordinal, hex sha256]. */
+  fileDigests(layer: number, list: readonly (number | string)[]): void {
+    const m = ((this.streamed ??= [])[layer] ??= new Map());
+    for (let i = 0; i + 1 < list.length; i += 2) m.set(list[i] as number, list[i + 1] as string);
+  }
 
   constructor() {
     this.nodes.set('.', { e: { type: 'dir', xattrs: new Map() }, kids: new Set(), implicit: true });
@@ -43,7 +70,10 @@ export class MtreeRecorder implements ApplyObserver {
     if (type === 'link') e.size = Buffer.byteLength(e.link!);
     else if (type === 'file') {
       e.size = a.size ?? 0;
-      e.sha256 = this.hash ? this.hash.digest('hex') : EMPTY_SHA256;
+      if (this.streamed !== null && e.size > 0 && a.entry !== undefined) {
+        e.sha256 = EMPTY_SHA256; // replaced in finish()
+        this.pending.push({ e, path, layer: a.entry.layer, ordinal: a.entry.ordinal });
+      } else e.sha256 = this.hash ? this.hash.digest('hex') : EMPTY_SHA256;
       this.hash = null;
     } else if (type !== 'dir') e.size = 0;
     const old = this.nodes.get(path);
@@ -112,6 +142,13 @@ export class MtreeRecorder implements ApplyObserver {
 
   /** The finished model, after the applier's finish(): implicit directories are lstat'ed. */
   finish(fs: RootFS): Mtree {
+    for (const p of this.pending) {
+      const hex = this.streamed?.[p.layer]?.get(p.ordinal);
+      if (hex === undefined) this.untracked(`the layer stream gave no digest for ${p.path}`);
+      else p.e.sha256 = hex;
+    }
+    this.pending = [];
+    this.streamed = null;
     const out: Mtree = new Map();
     for (const [p, n] of this.nodes) {
       if (n.implicit) {

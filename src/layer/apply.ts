@@ -104,7 +104,13 @@ export class Applier {
   private readonly rootOwner: { uid: number; gid: number } | null;
   private readonly obs: ApplyObserver | undefined;
   private fdObserved = false;
+  /** The observer wants the open file's bytes through data(). */
+  private fdData = false;
   private fdSize = 0;
+  /** Ordinals of the current layer (layer() calls) and entry within it, and the open file's entry. */
+  private layerNo = -1;
+  private entryNo = -1;
+  private fdEntry = -1;
   private readonly overlay: boolean;
   /** Overlay format: paths of this layer that hold a whiteout device. */
   private readonly whiteouts = new Set<string>();
@@ -137,6 +143,8 @@ export class Applier {
     this.adds.clear();
     this.whiteouts.clear();
     this.implicitDirs.clear();
+    this.layerNo++;
+    this.entryNo = -1;
     return {
       onEntry: (e) => this.onEntry(e),
       onData: (chunk) => this.onData(chunk),
@@ -186,6 +194,7 @@ export class Applier {
   }
 
   private onEntry(e: TarEntry): void {
+    this.entryNo++;
     try {
       this.applyEntry(e);
     } catch (err) {
@@ -243,7 +252,7 @@ export class Applier {
 
   private onData(chunk: Buffer): void {
     if (this.fd < 0) return;
-    if (this.fdObserved) this.obs!.data(chunk);
+    if (this.fdData) this.obs!.data(chunk);
     let off = 0;
     while (off < chunk.length) {
       const n = writeSync(this.fd, chunk, off, chunk.length - off, this.fdPos);
@@ -257,7 +266,7 @@ export class Applier {
     if (this.fd < 0) return;
     this.fdPos += bytes;
     this.fdSparse = true;
-    if (this.fdObserved) for (let left = bytes; left > 0; left -= ZEROS.length) this.obs!.data(left >= ZEROS.length ? ZEROS : ZEROS.subarray(0, left));
+    if (this.fdData) for (let left = bytes; left > 0; left -= ZEROS.length) this.obs!.data(left >= ZEROS.length ? ZEROS : ZEROS.subarray(0, left));
   }
 
   private onContent(srcFd: number, size: number): void {
@@ -275,7 +284,7 @@ export class Applier {
     if (this.fdSparse) ftruncateSync(fd, this.fdPos); // a trailing hole: the size without blocks
     const set = this.finishWithXattrFallback(this.fdPath, this.fdMeta!, (m) => this.fs.finishFile(fd, m));
     this.restoreMode(this.fdPath, this.fdDeclaredMode, this.fdMeta!.mode);
-    if (this.fdObserved) this.observe(this.fdPath, 'file', { ...set, mode: this.fdDeclaredMode }, undefined, this.fdSize);
+    if (this.fdObserved) this.observe(this.fdPath, 'file', { ...set, mode: this.fdDeclaredMode }, undefined, this.fdSize, this.fdEntry);
   }
 
   // --- entry kinds ---------------------------------------------------------------------
@@ -295,6 +304,8 @@ export class Applier {
     this.fdMeta = { ...meta, mode: this.writableMode(meta.mode) };
     this.fdSize = e.size;
     this.fdObserved = this.obs !== undefined;
+    this.fdData = this.fdObserved && this.obs!.needsData !== false;
+    this.fdEntry = this.entryNo;
   }
 
   private createDir(path: string, e: TarEntry): void {
@@ -577,7 +588,7 @@ export class Applier {
   }
 
   /** Tell the observer what now stands at `path`, owned as written to disk. */
-  private observe(path: string, kind: Applied['kind'], m: Meta, link?: string, size?: number): void {
+  private observe(path: string, kind: Applied['kind'], m: Meta, link?: string, size?: number, entry?: number): void {
     if (!this.obs) return;
     const own = m.chown !== false;
     const a: Applied = {
@@ -586,6 +597,7 @@ export class Applier {
     };
     if (link !== undefined) a.link = link;
     if (size !== undefined) a.size = size;
+    if (entry !== undefined) a.entry = { layer: this.layerNo, ordinal: entry };
     this.obs.put(path, a);
   }
 

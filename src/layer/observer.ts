@@ -19,9 +19,16 @@ export interface Applied {
   link?: string;
   /** File size (the data that follows through data()). */
   size?: number;
+  /** Files: which tar entry wrote it (0-based layer and entry ordinals of this applier). */
+  entry?: { layer: number; ordinal: number };
 }
 
 export interface ApplyObserver {
+  /**
+   * False while file contents reach the observer another way (the layer worker hashes them by
+   * entry ordinal): data() is then not called. Read at each file's start.
+   */
+  readonly needsData?: boolean;
   /**
    * An object now stands at `path` (a directory over a directory keeps its children). A file
    * is put once complete: its bytes came through data() since the previous put.

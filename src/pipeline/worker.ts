@@ -1,6 +1,7 @@
 // The layer-stream worker: for each layer in order, reads the blob (size and digest verified
 // by src/image), decompresses it, hashes the result for the diff_id, and posts the bytes to
-// the main thread, which only parses tar and writes files. Runs ahead across layers within a
+// the main thread, which only parses tar and writes files; when asked, it also hashes each
+// file's content for the bundle's mtree (file-digests.ts). Runs ahead across layers within a
 // credit window, so decompression of layer N+1 overlaps the writes of layer N. No disk writes.
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
@@ -8,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openBlob, openLayout, layerCompression } from '../image/index.js';
 import { createDecompressor } from '../layer/decompress.js';
 import { OciBundleError } from '../errors.js';
+import { FileDigests } from './file-digests.js';
 import { toWire, type FromWorker, type ToWorker, type WorkerInput } from './protocol.js';
 
 const input = workerData as WorkerInput;
@@ -39,6 +41,7 @@ async function run(): Promise<void> {
     try {
       const alg = diffId.slice(0, diffId.indexOf(':'));
       const hash = createHash(alg);
+      const files = input.hashFiles ? new FileDigests() : null;
       const blob = openBlob(layout, descriptor);
       let read = 0;
       blob.on('data', (b: Buffer) => (read += b.length));
@@ -55,7 +58,13 @@ async function run(): Promise<void> {
               while (inFlight + skip + len > ring.length) await new Promise<void>((r) => (wake = r));
               if (wrap) writePos = 0;
               chunk.copy(ring, writePos, off, off + len);
-              post({ t: 'chunk', layer: i, off: writePos, len, skip, read });
+              const m: Extract<FromWorker, { t: 'chunk' }> = { t: 'chunk', layer: i, off: writePos, len, skip, read };
+              if (files !== null) {
+                files.feed(chunk.subarray(off, off + len));
+                const done = files.take();
+                if (done !== null) m.files = done;
+              }
+              post(m);
               inFlight += skip + len;
               writePos += len;
               off += len;
