@@ -6,6 +6,8 @@
 import { OciBundleError } from '../errors.js';
 import { digestOf, readJsonBlob, tagImage, validateSchema, type Descriptor, type HistoryEntry, type ImageConfig, type ImageIndex, type Layout, type Manifest } from '../image/index.js';
 import { pinBlobs } from '../image/pins.js';
+import { step } from '../test-hooks.js';
+import { buildInterrupted } from './layer-blob.js';
 
 export interface BaseImage {
   /** index.json entry first, the manifest last. */
@@ -37,7 +39,8 @@ function docDescriptor(old: Descriptor, bytes: Buffer): Descriptor {
 }
 
 /** The new config, manifest and indexes, and the tag moved onto them. */
-export async function commitImage(layout: Layout, base: BaseImage, change: Change, tag: string): Promise<Committed> {
+/** An aborted `signal` before the tag moves is EINTERRUPTED; once the tag moves, the commit completes. */
+export async function commitImage(layout: Layout, base: BaseImage, change: Change, tag: string, signal?: AbortSignal): Promise<Committed> {
   const config = structuredClone(base.config) as ImageConfig;
   config.rootfs = { ...config.rootfs, diff_ids: [...config.rootfs.diff_ids] };
   if (change.layer) config.rootfs.diff_ids.push(change.layer.diffId);
@@ -79,7 +82,12 @@ export async function commitImage(layout: Layout, base: BaseImage, change: Chang
   }
   const pin = await pinBlobs(layout, writes.map((b) => digestOf(b)));
   try {
-    for (const b of writes) await layout.store.putBlob(b);
+    for (const b of writes) {
+      if (signal?.aborted) throw buildInterrupted();
+      await layout.store.putBlob(b);
+    }
+    step('blobs-written');
+    if (signal?.aborted) throw buildInterrupted();
     const top = await tagImage(layout, newPath[0]!, tag);
     newPath[0] = top;
   } finally {

@@ -27,14 +27,14 @@ function refParts(image: string): { path: string; tag: string } {
 }
 
 /** `new --image PATH:TAG`: an image with no layers, the host's os/architecture. */
-export async function newImage(image: string): Promise<string> {
+export async function newImage(image: string, signal?: AbortSignal): Promise<string> {
   const { path, tag } = refParts(image);
   const layout = await openLayout(path);
   const plat = hostPlatform();
   const config: ImageConfig = { created: nowRfc3339(), architecture: plat.architecture, os: plat.os, config: {}, rootfs: { type: 'layers', diff_ids: [] } };
   if (plat.variant) config.variant = plat.variant;
   const manifest: Manifest = { schemaVersion: 2, mediaType: MANIFEST_MT, config: { mediaType: CONFIG_MT, digest: 'sha256:' + '0'.repeat(64), size: 0 }, layers: [] } as Manifest;
-  const c = await commitImage(layout, { descriptorPath: [{ mediaType: MANIFEST_MT, digest: 'sha256:' + '0'.repeat(64), size: 0 }], manifest, config }, {}, tag);
+  const c = await commitImage(layout, { descriptorPath: [{ mediaType: MANIFEST_MT, digest: 'sha256:' + '0'.repeat(64), size: 0 }], manifest, config }, {}, tag, signal);
   return c.manifest.digest;
 }
 
@@ -51,6 +51,8 @@ export interface CommonOptions {
   /** write this tag instead of the one --image names */
   tag?: string;
   history?: HistoryFlags;
+  /** SIGINT/SIGTERM of the CLI: stops the command before the tag moves (EINTERRUPTED). */
+  signal?: AbortSignal;
 }
 
 /** `config`: edits of the config and manifest; no layer. */
@@ -69,14 +71,14 @@ export async function configImage(opts: CommonOptions & { edits: ConfigEdits }):
       if (manifestEdits.annotations === undefined) delete m.annotations;
       else m.annotations = manifestEdits.annotations;
     },
-  }, tag);
+  }, tag, opts.signal);
   return c.manifest.digest;
 }
 
-async function commitLayer(layout: Awaited<ReturnType<typeof base>>, layer: LayerBlob, history: HistoryFlags | undefined, createdBy: string): Promise<string> {
+async function commitLayer(layout: Awaited<ReturnType<typeof base>>, layer: LayerBlob, opts: CommonOptions, createdBy: string): Promise<string> {
   try {
-    const h = historyEntry(history ?? {}, { author: layout.img.config.author, createdBy });
-    const c = await commitImage(layout.layout, layout.baseImage, { layer, history: h }, layout.tag);
+    const h = historyEntry(opts.history ?? {}, { author: layout.img.config.author, createdBy });
+    const c = await commitImage(layout.layout, layout.baseImage, { layer, history: h }, layout.tag, opts.signal);
     return c.manifest.digest;
   } finally {
     await layer.pin.release();
@@ -100,8 +102,8 @@ export async function rawAddLayer(opts: CommonOptions & { file: string; compress
         await put(chunk);
       }
       parser.end();
-    });
-    return await commitLayer(b, layer, opts.history, 'ocibundle raw add-layer');
+    }, opts.signal);
+    return await commitLayer(b, layer, opts, 'ocibundle raw add-layer');
   } finally {
     closeSync(fd);
   }
@@ -156,8 +158,8 @@ export async function insert(opts: InsertOptions): Promise<string> {
         }
       }
       await w.finish();
-    });
-    return await commitLayer(b, layer, opts.history, 'ocibundle insert');
+    }, opts.signal);
+    return await commitLayer(b, layer, opts, 'ocibundle insert');
   } finally {
     fs?.close();
   }

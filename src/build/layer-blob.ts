@@ -13,6 +13,7 @@ import { createTempFile } from '../host/temp.js';
 import { DirStore, type Descriptor, type Layout } from '../image/index.js';
 import { pinBlobs, type Pin } from '../image/pins.js';
 import { TarWriter, type Sink } from '../tar/index.js';
+import { step } from '../test-hooks.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -57,12 +58,20 @@ async function compressInto(c: Compression, input: Readable, output: Writable): 
  * Writes a layer: `produce` adds entries to the TarWriter it is given (and finishes it).
  * Returns the blob's descriptor, diff_id and a pin; on failure nothing is left behind.
  */
-export function writeLayer(layout: Layout, compression: Compression, produce: (w: TarWriter) => Promise<void>): Promise<LayerBlob> {
-  return writeLayerBytes(layout, compression, (put) => produce(new TarWriter(put)));
+export function writeLayer(layout: Layout, compression: Compression, produce: (w: TarWriter) => Promise<void>, signal?: AbortSignal): Promise<LayerBlob> {
+  return writeLayerBytes(layout, compression, (put) => produce(new TarWriter(put)), signal);
 }
 
-/** writeLayer for producers of raw tar bytes (raw add-layer): `put` applies back-pressure. */
-export async function writeLayerBytes(layout: Layout, compression: Compression, produce: (put: Sink) => Promise<void>): Promise<LayerBlob> {
+/** The error of a build command stopped by SIGINT/SIGTERM before it moved the tag. */
+export function buildInterrupted(): OciBundleError {
+  return new OciBundleError('EINTERRUPTED', 'interrupted; the tag was not moved (blobs already written are unreferenced: ocibundle gc removes them)');
+}
+
+/**
+ * writeLayer for producers of raw tar bytes (raw add-layer): `put` applies back-pressure. An
+ * aborted `signal` stops the producer at its next write (EINTERRUPTED); the temp goes with it.
+ */
+export async function writeLayerBytes(layout: Layout, compression: Compression, produce: (put: Sink) => Promise<void>, signal?: AbortSignal): Promise<LayerBlob> {
   const store = layout.store;
   const diff = createHash('sha256');
   const comp = createHash('sha256');
@@ -89,7 +98,13 @@ export async function writeLayerBytes(layout: Layout, compression: Compression, 
     const tapped = hasher(comp, blobCount);
     const tarTap = hasher(diff, tarCount);
     const piped = Promise.all([pipeline(source, tarTap), compressInto(compression, tarTap, tapped), pipeline(tapped, sink)]);
+    let started = false;
     const put: Sink = async (b) => {
+      if (signal?.aborted) throw buildInterrupted();
+      if (!started) {
+        started = true;
+        step('layer-started');
+      }
       if (!source.write(b)) await new Promise<void>((r) => source.once('drain', r));
     };
     const produced = produce(put).then(
@@ -101,6 +116,7 @@ export async function writeLayerBytes(layout: Layout, compression: Compression, 
     );
     await Promise.all([produced, piped]);
     if (fh) await fh.sync();
+    if (signal?.aborted) throw buildInterrupted();
     const digest = `sha256:${comp.digest('hex')}`;
     const pin = await pinBlobs(layout, [digest]);
     try {
@@ -115,6 +131,7 @@ export async function writeLayerBytes(layout: Layout, compression: Compression, 
       await pin.release();
       throw e;
     }
+    step('layer-written');
     return {
       descriptor: { mediaType: LAYER_MEDIA_TYPE[compression], digest, size: blobCount.n },
       diffId: `sha256:${diff.digest('hex')}`,

@@ -27,6 +27,8 @@ export interface RepackOptions {
   /** Do not mask the image's Config.Volumes (umoci masks them by default). */
   noMaskVolumes?: boolean;
   onWarning?: WarnFn;
+  /** SIGINT/SIGTERM of the CLI: stops the repack before the tag moves (EINTERRUPTED). */
+  signal?: AbortSignal;
 }
 
 export interface RepackResult {
@@ -63,13 +65,13 @@ export async function repack(opts: RepackOptions): Promise<RepackResult> {
         for (const p of diff.whiteouts) await entries.whiteout(p, t);
         for (const d of diff.adds) await entries.add(d);
         await w.finish();
-      });
+      }, opts.signal);
     }
     try {
       const committed = await commitImage(layout, { descriptorPath: path, manifest: base.manifest, config: base.config }, {
         ...(layer ? { layer } : {}),
         history,
-      }, tag);
+      }, tag, opts.signal);
       if (opts.refreshBundle) {
         for (const [p, sha] of entries?.digests ?? []) {
           const e = diff.current.get(p);

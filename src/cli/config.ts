@@ -3,6 +3,7 @@
 // and --history.* flags. yargs reads the dotted flags as nested objects; this file maps them.
 import { HISTORY_GROUP, HISTORY_OPTIONS, withHelp } from './usage.js';
 import type { Argv, CommandModule } from 'yargs';
+import { withSignals } from './signals.js';
 import { OciBundleError } from '../errors.js';
 import type { ConfigEdits } from '../build/config-edit.js';
 import { historyFlags, historyOptions, type HistoryArgs } from './build-options.js';
@@ -104,6 +105,6 @@ export const configCommand: CommandModule<object, ConfigArgs> = {
     ) as unknown as Argv<ConfigArgs>,
   handler: async (a) => {
     const { configImage } = await import('../build/image-ops.js');
-    printData(await configImage({ image: a.image, ...(a.tag !== undefined ? { tag: a.tag } : {}), history: historyFlags(a), edits: configEditsOf(a) }));
+    printData(await withSignals((signal) => configImage({ image: a.image, ...(a.tag !== undefined ? { tag: a.tag } : {}), history: historyFlags(a), edits: configEditsOf(a), signal })));
   },
 };

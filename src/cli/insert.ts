@@ -3,6 +3,7 @@
 // layer from host files or from a tar made elsewhere. Parsing and printing only.
 import { HISTORY_GROUP, HISTORY_OPTIONS, withHelp } from './usage.js';
 import type { Argv, CommandModule } from 'yargs';
+import { withSignals } from './signals.js';
 import { OciBundleError } from '../errors.js';
 import { parseIdMap } from '../spec/index.js';
 import { compressOption, historyFlags, historyOptions, type CompressArgs, type HistoryArgs } from './build-options.js';
@@ -51,10 +52,11 @@ export const insertCommand: CommandModule<object, InsertArgs> = {
     const whiteout = a.whiteout;
     const target = whiteout ? (a.target ?? a.source) : a.target;
     if (target === undefined) throw new OciBundleError('EUSAGE', 'insert needs SOURCE and TARGET');
-    printData(await insert({
+    printData(await withSignals((signal) => insert({
       image: a.image, ...(a.tag !== undefined ? { tag: a.tag } : {}), history: historyFlags(a), target, whiteout, opaque: a.opaque,
       ...(whiteout ? {} : { source: a.source }), rootless: a.rootless, uidMap: a['uid-map'].map(parseIdMap), gidMap: a['gid-map'].map(parseIdMap), compress: a.compress,
-    }));
+      signal,
+    })));
   },
 };
 
@@ -86,6 +88,6 @@ export const rawAddLayerCommand: CommandModule<object, AddLayerArgs> = {
     ) as unknown as Argv<AddLayerArgs>,
   handler: async (a) => {
     const { rawAddLayer } = await import('../build/image-ops.js');
-    printData(await rawAddLayer({ image: a.image, ...(a.tag !== undefined ? { tag: a.tag } : {}), history: historyFlags(a), file: a.layer, compress: a.compress }));
+    printData(await withSignals((signal) => rawAddLayer({ image: a.image, ...(a.tag !== undefined ? { tag: a.tag } : {}), history: historyFlags(a), file: a.layer, compress: a.compress, signal })));
   },
 };

@@ -2,6 +2,7 @@
 // in an existing layout, as umoci new. Parsing and printing only.
 import { withHelp } from './usage.js';
 import type { Argv, CommandModule } from 'yargs';
+import { withSignals } from './signals.js';
 import { printData } from './output.js';
 
 export const newCommand: CommandModule<object, { image: string }> = {
@@ -18,6 +19,6 @@ export const newCommand: CommandModule<object, { image: string }> = {
     }) as unknown as Argv<{ image: string }>,
   handler: async (a) => {
     const { newImage } = await import('../build/image-ops.js');
-    printData(await newImage(a.image));
+    printData(await withSignals((signal) => newImage(a.image, signal)));
   },
 };

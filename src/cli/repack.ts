@@ -2,6 +2,7 @@
 // become a new layer of the image, tagged TAG (umoci's flags). Parsing and printing only.
 import { HISTORY_GROUP, HISTORY_OPTIONS, withHelp } from './usage.js';
 import type { Argv, CommandModule } from 'yargs';
+import { withSignals } from './signals.js';
 import { compressOption, historyFlags, historyOptions, type CompressArgs, type HistoryArgs } from './build-options.js';
 import { printJson, printMessage, stderrWarner } from './output.js';
 
@@ -41,7 +42,7 @@ export const repackCommand: CommandModule<object, RepackArgs> = {
     ) as unknown as Argv<RepackArgs>,
   handler: async (a) => {
     const { repack } = await import('../build/repack.js');
-    const r = await repack({
+    const r = await withSignals((signal) => repack({
       image: a.image,
       bundle: a.bundle,
       history: historyFlags(a),
@@ -50,7 +51,8 @@ export const repackCommand: CommandModule<object, RepackArgs> = {
       maskPaths: a['mask-path'],
       noMaskVolumes: !a['mask-volumes'],
       onWarning: stderrWarner(),
-    });
+      signal,
+    }));
     if (a.json) printJson(r);
     else if (a.verbose) printMessage(r.layer ? `new layer ${r.layer}: ${r.added} entries, ${r.whiteouts} whiteouts (${r.hashed} files hashed)` : 'rootfs unchanged: no new layer');
   },
