@@ -9,6 +9,7 @@
         "xattr.c",
         "meta.c",
         "copy.c",
+        "mount.c",
         "init.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE", "_FILE_OFFSET_BITS=64"],

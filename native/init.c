@@ -7,6 +7,7 @@
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/mount.h>
 #include <sys/xattr.h>
 
 #ifndef RENAME_NOREPLACE
@@ -36,7 +37,9 @@ static napi_value init(napi_env env, napi_value exports) {
       FN("lsetxattrat", n_lsetxattrat), FN("flistxattr", n_flistxattr), FN("llistxattr", n_llistxattr),
       FN("llistxattrat", n_llistxattrat), FN("fgetxattr", n_fgetxattr), FN("lgetxattr", n_lgetxattr),
       FN("lgetxattrat", n_lgetxattrat), FN("flock", n_flock),         FN("ficlone", n_ficlone),
-      FN("copyFileRange", n_copy_file_range),
+      FN("copyFileRange", n_copy_file_range), FN("fsopen", n_fsopen), FN("fsconfigSet", n_fsconfig_set),
+      FN("fsconfigCreate", n_fsconfig_create), FN("fsmount", n_fsmount), FN("moveMount", n_move_mount),
+      FN("fsMessages", n_fs_messages), FN("umount2", n_umount2),
   };
   if (napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns) != napi_ok) return NULL;
 
@@ -54,6 +57,7 @@ static napi_value init(napi_env env, napi_value exports) {
   K(UTIME_NOW); K(UTIME_OMIT);
   K(XATTR_CREATE); K(XATTR_REPLACE);
   K(PATH_MAX);
+  K(MNT_DETACH);
 #undef K
   napi_set_named_property(env, exports, "constants", c);
   return exports;

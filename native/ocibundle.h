@@ -115,4 +115,13 @@ int xattr_set_path(void *ctx, const char *name, const void *val, size_t len);
 napi_value n_ficlone(napi_env env, napi_callback_info info);
 napi_value n_copy_file_range(napi_env env, napi_callback_info info);
 
+/* mount.c */
+napi_value n_fsopen(napi_env env, napi_callback_info info);
+napi_value n_fsconfig_set(napi_env env, napi_callback_info info);
+napi_value n_fsconfig_create(napi_env env, napi_callback_info info);
+napi_value n_fsmount(napi_env env, napi_callback_info info);
+napi_value n_move_mount(napi_env env, napi_callback_info info);
+napi_value n_fs_messages(napi_env env, napi_callback_info info);
+napi_value n_umount2(napi_env env, napi_callback_info info);
+
 #endif

@@ -9,8 +9,8 @@ import { RootFS } from './fs/rootfs.js';
 import type { ResolvedImage } from './image/index.js';
 import { buildRuntimeConfig, readUserDb, writeFileAtomic } from './runtime-config.js';
 import {
-  bundleHasRecord, chooseDriver, layersInStore, layerKey, metaDir, mountBundle, openStoreDir, overlayPlan, paramsOf,
-  register, removeStoreTree, umountBundle, unregister, writeRecord, type BundleRecord,
+  bundleHasRecord, chooseDriver, ensureStack, layersInStore, layerKey, metaDir, mountBundle, openStoreDir, paramsOf,
+  register, stackKey, removeStoreTree, umountBundle, unregister, writeRecord, type BundleRecord,
 } from './store/index.js';
 import type { UnpackOptions, UnpackSummary } from './unpack.js';
 
@@ -28,12 +28,12 @@ export async function unpackOverlay(img: ResolvedImage, opts: UnpackOptions, sta
   const use = { rootless: opts.rootless ?? false, uidMap: opts.uidMap ?? [], gidMap: opts.gidMap ?? [], warn, ...(opts.maxSize === undefined ? {} : { maxSize: opts.maxSize }), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.resolver ? { resolver: opts.resolver } : {}) };
   const params = paramsOf(use);
   const planned = img.config.rootfs.diff_ids.map((d) => layerKey(d, params));
-  const reg = register(store, bundle, planned.map((k) => `${k.alg}/${k.name}`));
+  const reg = register(store, bundle, [...planned, stackKey(planned, params.opaqueXattr)].map((k) => `${k.alg}/${k.name}`));
   let mounted = false;
   try {
     const { keys: all, results } = await layersInStore(img, store, use);
-    const plan = overlayPlan(store, all, params.opaqueXattr);
-    const rec: BundleRecord = { version: 1, id: reg.id, store, layers: plan.layers, overrides: plan.overrides, opaqueXattr: params.opaqueXattr, driver, rootless: params.rootless };
+    const { key: stack, plan } = await ensureStack(store, all, params.opaqueXattr, params.rootless);
+    const rec: BundleRecord = { version: 2, id: reg.id, store, layers: plan.layers, stack, root: plan.root, opaqueXattr: params.opaqueXattr, driver, rootless: params.rootless };
     writeRecord(bundle, rec);
     mountBundle(bundle, rec);
     mounted = true;

@@ -89,6 +89,19 @@ export interface NativeAddon {
   ficlone(dstFd: number, srcFd: number): void;
   /** copy_file_range from offset 0 of src to offset 0 of dst; returns the bytes copied. */
   copyFileRange(srcFd: number, dstFd: number, length: number): number;
+  /** fsopen(fsname, FSOPEN_CLOEXEC): a file system context fd. */
+  fsopen(fsname: string): number;
+  /** fsconfig(fd, FSCONFIG_SET_STRING, key, value), or FSCONFIG_SET_FLAG when value is null. */
+  fsconfigSet(fd: number, key: string, value: string | null): void;
+  /** fsconfig(fd, FSCONFIG_CMD_CREATE). */
+  fsconfigCreate(fd: number): void;
+  /** fsmount(fd, FSMOUNT_CLOEXEC, 0): a detached mount's fd. */
+  fsmount(fd: number): number;
+  /** move_mount(mountFd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH). */
+  moveMount(mountFd: number, target: PathArg): void;
+  /** The messages queued on a file system context fd ("e overlay: ..."). */
+  fsMessages(fd: number): string[];
+  umount2(target: PathArg, flags: number): void;
   constants: NativeConstants;
 }
 
@@ -106,6 +119,7 @@ export interface NativeConstants {
   UTIME_NOW: number; UTIME_OMIT: number;
   XATTR_CREATE: number; XATTR_REPLACE: number;
   PATH_MAX: number;
+  MNT_DETACH: number;
 }
 
 /** From dist/src/fs/native.js (and src/fs/native.ts) up to the package root. */

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { acquireLock } from '../host/lock.js';
 import { clearDeadTemps } from '../host/temp.js';
 import { registrations } from './bundles.js';
-import { dropStalePlans } from './plan.js';
 import { LAYER_TEMP, readMarker } from './extract.js';
 import { compareEntries, walkTree, type LayerManifest } from './manifest.js';
 import { LAST_USE, MANIFEST, MARKER, TREE, type LayerKey } from './paths.js';
@@ -118,7 +117,6 @@ export async function storeGc(store: string): Promise<GcResult> {
       await release();
     }
   }
-  dropStalePlans(store);
   // short links (overlay.ts) of layers that are gone
   const links = join(store, 'l');
   if (existsSync(links)) for (const name of readdirSync(links)) if (!existsSync(join(links, name))) rmSync(join(links, name), { force: true });

@@ -160,7 +160,7 @@ function layerBytes(layout: Layout, desc: Descriptor, diffId: string, signal: Ab
   return layerStreams(one, { worker, ...(signal ? { signal } : {}) });
 }
 
-function writeDurable(path: string, text: string): void {
+export function writeDurable(path: string, text: string): void {
   const fd = openSync(path, 'wx', 0o600);
   try {
     writeSync(fd, text);

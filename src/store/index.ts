@@ -16,7 +16,7 @@ export { defaultStoreDir, openStoreDir, opaqueXattrFor, layerKey, type ExtractPa
 export { ensureImageLayers } from './ensure.js';
 export { readManifest, readMarker } from './extract.js';
 export { dirOverrides, visibleFrom } from './stack.js';
-export { overlayPlan, type OverlayPlan } from './plan.js';
+export { ensureStack, stackKey, STACK_ALG, type OverlayPlan } from './plan.js';
 export { register, unregister } from './bundles.js';
 export { mountBundle, umountBundle, readRecord, writeRecord, isMounted, chooseDriver, bundleHasRecord, metaDir, type BundleRecord } from './overlay.js';
 export { removeStoreTree, assertNoMountsUnder } from './remove.js';

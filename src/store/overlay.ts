@@ -1,30 +1,34 @@
-// Overlay bundles on disk: the record in BUNDLE/.ocibundle/overlay.json (store, layers, upper
-// dir overrides, driver), the upper and work dirs beside it, and mounting BUNDLE/rootfs with
-// the kernel's overlayfs (root) or fuse-overlayfs (rootless), lower dirs named by short links
-// in STORE/l (the mount helper runs there) so long stacks fit the one-page option limit.
+// Overlay bundles on disk: the record in BUNDLE/.ocibundle/overlay.json (store, layers, the
+// stack entry, the root's metadata, driver), the upper and work dirs beside it, and mounting
+// BUNDLE/rootfs with the kernel's overlayfs (root; the new mount API, else mount(8) with lower
+// dirs named by short links in STORE/l so long stacks fit the one-page option limit) or
+// fuse-overlayfs (rootless).
 import { spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, writeSync } from 'node:fs';
 import { createTempFileSync } from '../host/temp.js';
 import { join, resolve } from 'node:path';
 import { OciBundleError } from '../errors.js';
-import { RootFS } from '../fs/rootfs.js';
 import { BUNDLE_META_DIR, BUNDLE_RECORD } from './bundles.js';
 import { readMarker } from './extract.js';
-import { TREE, type LayerKey } from './paths.js';
-import { parseTime, xattrsOf } from './replay.js';
+import { mountOverlay, unmount } from './mount.js';
+import { entryDir, TREE, type LayerKey } from './paths.js';
+import { applyOverrides } from './plan.js';
 import { mountPoints, removeStoreTree } from './remove.js';
 import type { DirOverride } from './stack.js';
 
 export type OverlayDriver = 'kernel' | 'fuse-overlayfs';
 
 export interface BundleRecord {
-  version: 1;
+  version: 2;
   /** The registration id in STORE/bundles (see bundles.ts). */
   id: string;
   store: string;
   /** Lowest layer first. */
   layers: LayerKey[];
-  overrides: DirOverride[];
+  /** The stack entry (STORE/layers/stack/ID): the directory overrides, mounted on top. */
+  stack: LayerKey;
+  /** The metadata of the rootfs root, set on the upper dir (null: no layer declares it). */
+  root: DirOverride | null;
   opaqueXattr: string;
   driver: OverlayDriver;
   rootless: boolean;
@@ -71,13 +75,15 @@ export function chooseDriver(): OverlayDriver {
 
 const UNSAFE = /[,:\\\n]/;
 
-/** Create fresh upper and work dirs holding the recorded overrides, then mount BUNDLE/rootfs. */
+/** Create fresh upper and work dirs (the root's metadata on the upper dir), then mount BUNDLE/rootfs. */
 export function mountBundle(bundle: string, rec: BundleRecord): void {
   const b = resolve(bundle);
   if (UNSAFE.test(b)) throw new OciBundleError('EUSAGE', `overlay bundle paths cannot contain ',', ':', '\\' or newlines: ${b}`);
   const rootfs = join(b, 'rootfs');
   if (isMounted(rootfs)) throw new OciBundleError('EEXIST', `${rootfs} is already mounted`);
-  for (const k of rec.layers) {
+  if (rec.version !== 2) throw new OciBundleError('EINVALID', `${b} was recorded by another version of ocibundle (record version ${String(rec.version)}): unpack it again with --force`);
+  const lowerKeys = [rec.stack, ...[...rec.layers].reverse()]; // top first
+  for (const k of lowerKeys) {
     if (!readMarker(rec.store, k)) throw new OciBundleError('ENOBLOB', `layer ${k.diffId} is no longer complete in the store ${rec.store}: unpack the bundle again`);
   }
   const upper = join(metaDir(b), 'upper');
@@ -87,9 +93,10 @@ export function mountBundle(bundle: string, rec: BundleRecord): void {
   mkdirSync(upper, { mode: 0o755 });
   chmodSync(upper, 0o755);
   mkdirSync(work, { mode: 0o700 });
-  applyOverrides(upper, rec);
+  if (rec.root) applyOverrides(upper, [rec.root], rec.opaqueXattr, rec.rootless);
   mkdirSync(rootfs, { recursive: true, mode: 0o755 });
-  const lowers = [...rec.layers].reverse().map((k) => shortLink(rec.store, k));
+  if (rec.driver === 'kernel' && mountOverlay(rootfs, lowerKeys.map((k) => join(entryDir(rec.store, k), TREE)), upper, work)) return;
+  const lowers = lowerKeys.map((k) => shortLink(rec.store, k));
   const options = `lowerdir=${lowers.join(':')},upperdir=${upper},workdir=${work}`;
   if (options.length > OPTIONS_MAX) {
     throw new OciBundleError('ELIMIT', `${rec.layers.length} layers make overlay mount options of ${options.length} bytes, more than the ${OPTIONS_MAX} one mount takes`);
@@ -134,29 +141,6 @@ function shortLink(store: string, k: LayerKey): string {
   return `../layers/${k.alg}/${k.name}/${TREE}`;
 }
 
-function applyOverrides(upper: string, rec: BundleRecord): void {
-  const fs = RootFS.open(upper);
-  try {
-    for (const o of rec.overrides) {
-      if (o.w) {
-        fs.mknod(o.p, 'char', 0, 0, 0);
-        continue;
-      }
-      if (o.p !== '.') fs.mkdir(o.p, 0o700);
-      const t = parseTime(o.t);
-      fs.setMeta(o.p, { uid: o.u, gid: o.g, mode: o.m, atime: t, mtime: t, xattrs: xattrsOf({ p: o.p, k: 'dir', m: o.m, u: o.u, g: o.g, s: 0, t: o.t, ...(o.x ? { x: o.x } : {}) }, rec.opaqueXattr), chown: !rec.rootless });
-    }
-    // children made the parents' mtimes move: set them again, deepest first
-    for (const o of [...rec.overrides].reverse()) {
-      if (o.w) continue;
-      const t = parseTime(o.t);
-      fs.setTimes(o.p, t, t);
-    }
-  } finally {
-    fs.close();
-  }
-}
-
 /** Unmount BUNDLE/rootfs (when mounted) and remove the upper and work dirs. */
 export function umountBundle(bundle: string): { wasMounted: boolean } {
   const b = resolve(bundle);
@@ -164,11 +148,8 @@ export function umountBundle(bundle: string): { wasMounted: boolean } {
   const rootfs = join(b, 'rootfs');
   const wasMounted = isMounted(rootfs);
   if (wasMounted) {
-    const r = rec.driver === 'kernel' || process.getuid?.() === 0 ? spawnSync('umount', [rootfs], { encoding: 'utf8' }) : spawnSync('fusermount3', ['-u', rootfs], { encoding: 'utf8' });
-    if (r.status !== 0 || isMounted(rootfs)) {
-      const why = (r.stderr || r.error?.message || `status ${r.status}`).trim().split('\n')[0];
-      throw new OciBundleError('EIO', `cannot unmount ${rootfs}: ${why}`);
-    }
+    unmount(rootfs, rec.driver === 'kernel' || process.getuid?.() === 0);
+    if (isMounted(rootfs)) throw new OciBundleError('EIO', `cannot unmount ${rootfs}: still mounted`);
   }
   removeStoreTree(join(metaDir(b), 'upper'));
   removeStoreTree(join(metaDir(b), 'work'));

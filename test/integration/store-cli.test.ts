@@ -2,11 +2,11 @@
 // entry (whiteout devices, opaque xattrs), the completion marker (a killed extraction is never
 // used and is cleared), one extraction for two concurrent unpacks, a dead extractor's lock,
 // store ls/du/gc/verify, the mount/umount life cycle of overlay bundles, and a 120-layer image
-// (short lower-dir links). Root only.
+// (through the new mount API and through mount(8) with short lower-dir links). Root only.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { writeRichImage } from '../../fixtures/images.js';
@@ -118,12 +118,13 @@ test('store ls, du, verify (a changed file is caught) and gc (keeps what live bu
   const bundle = join(dir, 'bundle');
   const s = JSON.parse(ok(['unpack', `--store=${store}`, '--overlay', '--json', '--image', image, bundle])) as Summary;
   const ls = JSON.parse(ok(['store', 'ls', '--store', store, '--json'])) as { id: string; bytes: number; bundles: number; complete: boolean; lastUse: string }[];
-  assert.equal(ls.length, 3);
+  // the image's 3 layers and the stack entry of their overlay (the directory overrides)
+  assert.deepEqual(ls.map((l) => l.id.split('/')[0]).sort(), ['sha256', 'sha256', 'sha256', 'stack']);
   for (const l of ls) {
     assert.ok(l.complete && l.bytes > 0 && l.bundles === 1 && !Number.isNaN(Date.parse(l.lastUse)), JSON.stringify(l));
   }
   const du = JSON.parse(ok(['store', 'du', '--store', store, '--json'])) as { bytes: number; layers: number };
-  assert.equal(du.layers, 3);
+  assert.equal(du.layers, 4);
   assert.ok(du.bytes >= ls.reduce((n, l) => n + l.bytes, 0));
   assert.match(ok(['store', 'verify', '--store', store]), /ok/);
   // a changed file, a changed mode, an added file: each caught
@@ -134,6 +135,13 @@ test('store ls, du, verify (a changed file is caught) and gc (keeps what live bu
   assert.equal(bad.status, 4, bad.stderr);
   assert.match(bad.stdout, new RegExp(`etc/${v}: (size|content sha256)`));
   assert.match(bad.stderr, /EINVALID/);
+  // the stack entry (the overlay's directory overrides) is verified like a layer
+  const stackId = ls.find((l) => l.id.startsWith('stack/'))!.id;
+  chmodSync(join(store, 'layers', stackId, 'root'), 0o700);
+  const badStack = cli(['store', 'verify', '--store', store, stackId]);
+  assert.equal(badStack.status, 4, badStack.stderr);
+  assert.match(badStack.stdout, /mode/);
+  chmodSync(join(store, 'layers', stackId, 'root'), 0o755);
   // gc keeps the layers of the live bundle, even unmounted (it can be mounted again)
   ok(['umount', bundle]);
   let gc = JSON.parse(ok(['store', 'gc', '--store', store, '--json'])) as { removed: string[] };
@@ -141,8 +149,9 @@ test('store ls, du, verify (a changed file is caught) and gc (keeps what live bu
   // once the bundle is gone, its layers go
   rmSync(bundle, { recursive: true, force: true });
   gc = JSON.parse(ok(['store', 'gc', '--store', store, '--json'])) as { removed: string[] };
-  assert.equal(gc.removed.length, 3);
+  assert.equal(gc.removed.length, 4);
   assert.deepEqual(readdirSync(join(store, 'layers', 'sha256')), []);
+  assert.deepEqual(readdirSync(join(store, 'layers', 'stack')), []);
   assert.deepEqual(readdirSync(join(store, 'bundles')), []);
 }));
 
@@ -202,26 +211,32 @@ test('usage errors: --overlay without --store or with raw unpack, mount of a pla
   }
 }));
 
-test('an image of 120 layers mounts (short lower-dir links) and reads like the flattened unpack', { skip }, withArea('store-many', (dir) => {
-  const layout = join(dir, 'many');
-  const layers = Array.from({ length: 120 }, (_, i) => {
-    const entries: FixtureEntry[] = [{ name: 'd/', type: 'dir', mode: 0o755 }, { name: `d/f${i}`, content: `layer ${i}` }];
-    if (i === 60) entries.push({ name: 'd/.wh.f3' });
-    if (i === 90) entries.push({ name: 'd/f10', content: 'replaced in layer 90' });
-    return gzip(makeTar(entries));
-  });
-  writeLayout(layout, { images: [{ tag: 'latest', layers }] });
-  const store = join(dir, 'store');
-  const bundle = join(dir, 'bundle');
-  const flat = join(dir, 'flat');
-  ok(['unpack', `--store=${store}`, '--overlay', '--image', `${layout}:latest`, bundle]);
-  ok(['raw', 'unpack', '--image', `${layout}:latest`, flat]);
-  const mounted = join(bundle, 'rootfs');
-  assert.ok(isMountPoint(mounted));
-  assert.equal(readdirSync(join(mounted, 'd')).length, 119);
-  assert.equal(readFileSync(join(mounted, 'd', 'f10'), 'utf8'), 'replaced in layer 90');
-  const reference = listTree(flat);
-  const diffs = diffTrees(reference, listTree(mounted), (p, f) => unpackTimeDirs(reference)(p, f) || (p === '.' && f === 'mtime'));
-  assert.deepEqual(diffs, []);
-  ok(['umount', bundle]);
-}));
+for (const mode of [{ name: 'the new mount API', env: {}, option: 'lowerdir+=' }, { name: 'mount(8), short lower-dir links', env: { OCIBUNDLE_TEST_MOUNT8: '1' }, option: 'lowerdir=' }]) {
+  test(`an image of 120 layers mounts (${mode.name}) and reads like the flattened unpack`, { skip }, withArea('store-many', (dir) => {
+    const layout = join(dir, 'many');
+    const layers = Array.from({ length: 120 }, (_, i) => {
+      const entries: FixtureEntry[] = [{ name: 'd/', type: 'dir', mode: 0o755 }, { name: `d/f${i}`, content: `layer ${i}` }];
+      if (i === 60) entries.push({ name: 'd/.wh.f3' });
+      if (i === 90) entries.push({ name: 'd/f10', content: 'replaced in layer 90' });
+      return gzip(makeTar(entries));
+    });
+    writeLayout(layout, { images: [{ tag: 'latest', layers }] });
+    const store = join(dir, 'store');
+    const bundle = join(dir, 'bundle');
+    const flat = join(dir, 'flat');
+    const r = spawnSyncCli(['unpack', `--store=${store}`, '--overlay', '--image', `${layout}:latest`, bundle], { ...process.env, ...mode.env });
+    assert.equal(r.status, 0, r.stderr);
+    ok(['raw', 'unpack', '--image', `${layout}:latest`, flat]);
+    const mounted = join(bundle, 'rootfs');
+    assert.ok(isMountPoint(mounted));
+    const line = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === mounted)!;
+    assert.ok(line.includes(mode.option), `mounted with ${mode.option}: ${line.slice(0, 200)}`);
+    assert.equal(readdirSync(join(mounted, 'd')).length, 119);
+    assert.equal(readFileSync(join(mounted, 'd', 'f10'), 'utf8'), 'replaced in layer 90');
+    const reference = listTree(flat);
+    const diffs = diffTrees(reference, listTree(mounted), (p, f) => unpackTimeDirs(reference)(p, f) || (p === '.' && f === 'mtime'));
+    assert.deepEqual(diffs, []);
+    ok(['umount', bundle]);
+    assert.ok(!isMountPoint(mounted));
+  }));
+}
