@@ -1,42 +1,17 @@
 // Registry credentials and challenges: USER:PASS from --creds, an --authfile, or the usual
-// containers auth.json / ~/.docker/config.json files (base64 `auth` entries keyed by host),
-// and parsing of WWW-Authenticate. Never puts a secret into a message, log or inspect output.
+// containers auth.json / ~/.docker/config.json files (base64 `auth` entries keyed by host, or
+// the credential helpers they name), and parsing of WWW-Authenticate. Never puts a secret into a message, log or inspect output.
 import { closeSync, constants as C, fstatSync, openSync, readSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { inspect } from 'node:util';
 import { OciBundleError } from '../errors.js';
 import { JSON_CAP } from '../image/blob.js';
 import { parseJsonCapped } from '../image/json.js';
+import { helperCredentials } from './cred-helper.js';
+import { Credentials, parseCreds } from './credentials.js';
 import { DOCKER_HUB } from './ref.js';
 
-/** A username and password; prints as redacted under console.log, util.inspect and JSON. */
-export class Credentials {
-  readonly #password: string;
-  constructor(readonly username: string, password: string, readonly source: string) {
-    this.#password = password;
-  }
-  get password(): string {
-    return this.#password;
-  }
-  /** The value of an `Authorization: Basic` header. */
-  basic(): string {
-    return `Basic ${Buffer.from(`${this.username}:${this.#password}`).toString('base64')}`;
-  }
-  toJSON(): object {
-    return { username: this.username, password: '<redacted>', source: this.source };
-  }
-  [inspect.custom](): string {
-    return `Credentials { username: ${JSON.stringify(this.username)}, password: <redacted>, source: ${this.source} }`;
-  }
-}
-
-/** Splits `USER:PASS` at the first colon; EUSAGE (without echoing the value) when malformed. */
-export function parseCreds(s: string, source = '--creds'): Credentials {
-  const i = s.indexOf(':');
-  if (i <= 0) throw new OciBundleError('EUSAGE', `${source} must be USER:PASS with a non-empty user`);
-  return new Credentials(s.slice(0, i), s.slice(i + 1), source);
-}
+export { Credentials, parseCreds };
 
 /** The default auth files, in the order skopeo reads them. */
 export function defaultAuthFiles(env: NodeJS.ProcessEnv = process.env): string[] {
@@ -101,15 +76,34 @@ function readAuthFile(file: string, mustExist: boolean): Buffer | undefined {
   }
 }
 
-/** Credentials for host/repo from one auth file; the most specific key wins. */
-export function credentialsFromFile(file: string, host: string, repo: string, mustExist: boolean): Credentials | undefined {
+/** The helper an auth file names for `host` in `credHelpers` (keys normalized as `auths` keys). */
+function helperFor(helpers: unknown, host: string): string | undefined {
+  if (typeof helpers !== 'object' || helpers === null) return undefined;
+  for (const [key, name] of Object.entries(helpers as Record<string, unknown>)) {
+    if (normalizeKey(key) === host && typeof name === 'string') return name;
+  }
+  return undefined;
+}
+
+/**
+ * Credentials for host/repo from one auth file, in Docker's order: the `credHelpers` helper for
+ * the host, else the `credsStore` helper (skipped when not installed), else the `auths` entry
+ * (the most specific key wins).
+ */
+export function credentialsFromFile(file: string, host: string, repo: string, mustExist: boolean, env: NodeJS.ProcessEnv = process.env): Credentials | undefined {
   const bytes = readAuthFile(file, mustExist);
   if (bytes === undefined) return undefined;
   // a parse error names the file only: the text may hold secrets
-  const doc = parseJsonCapped(bytes, `auth file ${file}`, { code: 'EUSAGE', maxBytes: JSON_CAP, secret: true }) as { auths?: Record<string, unknown> } | null;
+  const doc = parseJsonCapped(bytes, `auth file ${file}`, { code: 'EUSAGE', maxBytes: JSON_CAP, secret: true }) as { auths?: Record<string, unknown>; credHelpers?: unknown; credsStore?: unknown } | null;
+  const h = HUB_ALIASES.has(host) ? DOCKER_HUB : host;
+  const helper = helperFor(doc?.credHelpers, h);
+  if (helper !== undefined) return helperCredentials(helper, h, file, env, false);
+  if (typeof doc?.credsStore === 'string' && doc.credsStore !== '') {
+    const c = helperCredentials(doc.credsStore, h, file, env, true);
+    if (c) return c;
+  }
   const auths = doc?.auths;
   if (typeof auths !== 'object' || auths === null) return undefined;
-  const h = HUB_ALIASES.has(host) ? DOCKER_HUB : host;
   const full = `${h}/${repo}`;
   let best: { len: number; key: string } | undefined;
   for (const key of Object.keys(auths)) {
@@ -132,9 +126,9 @@ export interface CredentialOptions {
  */
 export function findCredentials(host: string, repo: string, opts: CredentialOptions, env: NodeJS.ProcessEnv = process.env): Credentials | undefined {
   if (opts.creds !== undefined) return parseCreds(opts.creds);
-  if (opts.authfile !== undefined) return credentialsFromFile(opts.authfile, host, repo, true);
+  if (opts.authfile !== undefined) return credentialsFromFile(opts.authfile, host, repo, true, env);
   for (const f of defaultAuthFiles(env)) {
-    const c = credentialsFromFile(f, host, repo, false);
+    const c = credentialsFromFile(f, host, repo, false, env);
     if (c) return c;
   }
   return undefined;

@@ -169,6 +169,17 @@ test('basic auth', async (t) => {
         code: 'EAUTH',
       },
       { name: 'missing --authfile', opts: { authfile: join(dir, 'absent.json') }, code: 'EUSAGE' },
+      {
+        name: 'a credential helper named by credHelpers (docker-credential-NAME get)',
+        opts: { env: { HOME: join(dir, 'home-helper'), PATH: `${join(dir, 'helper-bin')}:${process.env['PATH'] ?? '/usr/bin:/bin'}` } },
+        setup: () => {
+          mkdirSync(join(dir, 'helper-bin'), { recursive: true });
+          const script = join(dir, 'helper-bin', 'docker-credential-test');
+          writeFileSync(script, `#!/bin/sh\n[ "$1" = get ] && [ "$(cat)" = "${f.host}" ] || exit 1\necho '{"Username":"${USER}","Secret":"${PASS}"}'\n`, { mode: 0o755 });
+          mkdirSync(join(dir, 'home-helper', '.docker'), { recursive: true });
+          writeFileSync(join(dir, 'home-helper', '.docker', 'config.json'), JSON.stringify({ credHelpers: { [f.host]: 'test' }, auths: { [f.host]: { auth: Buffer.from(`${USER}:wrong`).toString('base64') } } }));
+        },
+      },
     ];
     for (const c of cases) {
       await t.test(c.name, async () => {
