@@ -221,7 +221,7 @@ test('copy transfers blobs concurrently, with progress, and cleans up on failure
         if (existing) for (const b of blobs) rmSync(blobPath(dest, b));
         const events: CopyProgress[] = [];
         await assert.rejects(
-          copyFromLayout(wrapped(layout, slow, 300, img.layers[1]!.digest), 'latest', `${dest}:t`, { jobs: 3, onProgress: (p) => events.push(p) }),
+          copyFromLayout(wrapped(layout, slow, 1500, img.layers[1]!.digest), 'latest', `${dest}:t`, { jobs: 3, onProgress: (p) => events.push(p) }),
           (e: unknown) => e instanceof OciBundleError && e.code === 'EIO' && e.message.includes(img.layers[1]!.digest),
         );
         if (existing) {
