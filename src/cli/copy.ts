@@ -67,6 +67,24 @@ interface CopyArgs extends SourceArgs {
   verbose: boolean;
   jobs: number;
   'verify-existing': boolean;
+  all: boolean;
+  'dest-creds'?: string;
+  'dest-authfile'?: string;
+  'dest-tls-verify': boolean;
+  'upload-chunk-size'?: number;
+}
+
+/** The docker:// destination's options from the --dest-* flags. */
+function destRegistryOf(args: CopyArgs): NonNullable<CopyOptions['destRegistry']> {
+  const out: NonNullable<CopyOptions['destRegistry']> = { tlsVerify: args['dest-tls-verify'] };
+  if (args['dest-creds'] !== undefined) out.creds = args['dest-creds'];
+  if (args['dest-authfile'] !== undefined) out.authfile = args['dest-authfile'];
+  const chunk = args['upload-chunk-size'];
+  if (chunk !== undefined) {
+    if (!Number.isSafeInteger(chunk) || chunk < 1) throw new OciBundleError('EUSAGE', `--upload-chunk-size must be a positive integer, not ${String(chunk)}`);
+    out.chunkBytes = chunk;
+  }
+  return out;
 }
 
 /** Progress on stderr: a redrawn bar on a TTY, a line per finished blob with --verbose, else none. */
@@ -101,20 +119,27 @@ export const copyCommand: CommandModule<object, CopyArgs> = {
       sourceOptions(y)
       .positional('src', { type: 'string', demandOption: true, describe: `the image: ${SOURCE_NAMES}` })
       .positional('dest', { type: 'string', demandOption: true, describe: `${spellings('destination')} (a layout is created if absent; tag defaults to latest)` })
-      .option('platform', { type: 'string', requiresArg: true, describe: 'copy only this os/arch[/variant] from a multi-platform index (default: all platforms)' })
+      .option('platform', { type: 'string', requiresArg: true, describe: 'copy only this os/arch[/variant] from a multi-platform index (default: this host\'s)' })
+      .option('all', { type: 'boolean', default: false, describe: 'copy a multi-platform index whole, every platform (as skopeo --all)' })
       .option('json', { type: 'boolean', default: false, describe: 'print {descriptor, tag, copied, skipped} on stdout' })
       .option('verbose', { type: 'boolean', default: false, describe: 'report each blob copied, and a summary, on stderr' })
       .option('jobs', { type: 'number', default: 3, requiresArg: true, describe: 'blobs transferred at once (1-64)' })
-      .option('verify-existing', { type: 'boolean', default: true, describe: 're-hash blobs DEST already has before reusing them (--no-verify-existing: check only their size)' }),
+      .option('verify-existing', { type: 'boolean', default: true, describe: 're-hash blobs DEST already has before reusing them (--no-verify-existing: check only their size)' })
+      .option('dest-creds', { type: 'string', requiresArg: true, describe: 'registry credentials USER:PASS for a docker:// destination (never printed)' })
+      .option('dest-authfile', { type: 'string', requiresArg: true, describe: 'auth.json / docker config.json for a docker:// destination (default: --authfile, then the usual files)' })
+      .option('dest-tls-verify', { type: 'boolean', default: true, describe: 'verify the destination registry\'s TLS certificates (--dest-tls-verify=false for a local registry)' })
+      .option('upload-chunk-size', { type: 'number', requiresArg: true, describe: 'push blobs in PATCH chunks of this many bytes (default: one PUT per blob)' }),
       'copy',
       {
         describe: 'Copy an image from any source into an OCI layout or oci-archive, converting Docker media types to OCI.',
-        options: ['platform', 'jobs', 'json', 'verbose', 'verify-existing'],
-        groups: { 'Registry options (docker:// sources):': REGISTRY_OPTIONS },
+        options: ['platform', 'all', 'jobs', 'json', 'verbose', 'verify-existing'],
+        groups: { 'Registry options (docker:// sources):': REGISTRY_OPTIONS, 'Registry options (docker:// destinations):': ['dest-creds', 'dest-authfile', 'dest-tls-verify', 'upload-chunk-size'] },
         examples: [
           ['copy docker-archive:busybox.tar oci:busybox:latest', 'then: ocibundle unpack --image busybox:latest bundle'],
           ['copy --tls-verify=false docker://127.0.0.1:5000/busybox bb', 'from a local plain-http registry into layout bb'],
           ['copy --platform linux/arm64 multi:latest oci-archive:arm.tar', 'one platform of an index, as an archive'],
+          ['copy --all multi:latest oci:all:latest', 'every platform of an index (default: this host\'s only)'],
+          ['copy --dest-tls-verify=false bb:latest docker://127.0.0.1:5000/bb:v1', 'push to a local plain-http registry'],
         ],
       },
     ) as unknown as Argv<CopyArgs>,
@@ -123,7 +148,7 @@ export const copyCommand: CommandModule<object, CopyArgs> = {
     const progress = copyProgressReporter(process.stderr.isTTY === true, args.verbose);
     const warn = stderrWarner({ json: args.json });
     const r = await withSignals(async (signal) => {
-      const opts: CopyOptions = { ...sourceOptionsOf(args, warn), jobs: args.jobs, signal, verifyExisting: args['verify-existing'], onWarning: warn };
+      const opts: CopyOptions = { ...sourceOptionsOf(args, warn), jobs: args.jobs, all: args.all, destRegistry: destRegistryOf(args), signal, verifyExisting: args['verify-existing'], onWarning: warn };
       if (progress.onProgress) opts.onProgress = progress.onProgress;
       return copyImage(args.src, args.dest, opts);
     }).finally(progress.finish);

@@ -201,7 +201,7 @@ export class RegistryHttp {
   }
 
   /** One request, no retry: resolves with the response head; timeouts reject with ETIMEDOUT. */
-  private once(url: URL, method: string, headers: OutgoingHttpHeaders): Promise<IncomingMessage> {
+  private once(url: URL, method: string, headers: OutgoingHttpHeaders, body?: Body): Promise<IncomingMessage> {
     const secure = url.protocol === 'https:';
     const mod = secure ? https : http;
     return new Promise((resolve, reject) => {
@@ -228,20 +228,24 @@ export class RegistryHttp {
         clearTimeout(connectTimer);
         resolve(res);
       });
-      req.end();
+      if (body === undefined || Buffer.isBuffer(body)) req.end(body);
+      else sendBody(req, body).catch((e: unknown) => req.destroy(e as Error));
     });
   }
 
   /** A request retried with exponential backoff on connection errors and 5xx/429, within `budget`. */
-  private async retrying(url: URL, method: string, headers: OutgoingHttpHeaders, budget: RetryBudget): Promise<IncomingMessage> {
+  private async retrying(url: URL, method: string, headers: OutgoingHttpHeaders, budget: RetryBudget, body?: Body): Promise<IncomingMessage> {
+    // a streamed body cannot be sent twice: one attempt
+    const retries = body === undefined || Buffer.isBuffer(body) ? budget.retries : 0;
     for (;;) {
       const attempt = budget.attempts++;
       const delay = this.backoff(attempt);
       let res: IncomingMessage;
       try {
-        res = await this.once(url, method, headers);
+        res = await this.once(url, method, headers, body);
       } catch (e) {
-        const max = errno(e) === 'ECONNREFUSED' ? Math.min(REFUSED_RETRIES, budget.retries) : budget.retries;
+        if (e instanceof OciBundleError) throw e;
+        const max = errno(e) === 'ECONNREFUSED' ? Math.min(REFUSED_RETRIES, retries) : retries;
         if (!RETRY_ERRNO.has(errno(e) ?? '') || attempt >= max) {
           // The words say it; the system error (`connect ECONNREFUSED 127.0.0.1:1`) adds nothing.
           const words = `cannot reach ${url.host}: ${failureOf(e)}${attempt ? ` after ${attempt + 1} attempts` : ''}`;
@@ -251,7 +255,7 @@ export class RegistryHttp {
         await sleep(delay);
         continue;
       }
-      if (!RETRY_STATUS.has(res.statusCode ?? 0) || attempt >= budget.retries) return res;
+      if (!RETRY_STATUS.has(res.statusCode ?? 0) || attempt >= retries) return res;
       res.resume();
       const wait = this.retryAfter(res, url, delay);
       // a Retry-After of a second or more already got its notice from retryAfter
@@ -268,15 +272,16 @@ export class RegistryHttp {
   }
 
   /** Follows redirects; Authorization is dropped when a redirect leaves the first origin. */
-  private async following(url: URL, method: string, headers: OutgoingHttpHeaders, budget = this.newBudget()): Promise<IncomingMessage> {
+  private async following(url: URL, method: string, headers: OutgoingHttpHeaders, budget = this.newBudget(), body?: Body): Promise<IncomingMessage> {
     const origin = url.origin;
     let cur = url;
     for (let hop = 0; ; hop++) {
       const h = cur.origin === origin ? headers : Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
-      const res = await this.retrying(cur, method, h, budget);
+      const res = await this.retrying(cur, method, h, budget, body);
       const status = res.statusCode ?? 0;
       const loc = res.headers.location;
-      if (![301, 302, 303, 307, 308].includes(status) || !loc) return res;
+      // an upload's 201/202 carries a Location that is not a redirect
+      if (![301, 302, 303, 307, 308].includes(status) || !loc || (body !== undefined && !Buffer.isBuffer(body))) return res;
       res.resume();
       if (hop >= MAX_REDIRECTS) throw new OciBundleError('ENETWORK', `too many redirects from ${url.host}${url.pathname}`);
       const next = redirectTarget(loc, cur);
@@ -402,17 +407,18 @@ export class RegistryHttp {
    * final response, whatever its status, except 401/403, which become EAUTH. `more` adds
    * headers (Range) and a retry budget shared with earlier requests of the same transfer.
    */
-  async request(method: 'GET' | 'HEAD', path: string, accept?: string, more: { headers?: OutgoingHttpHeaders; budget?: RetryBudget } = {}): Promise<IncomingMessage> {
+  async request(method: string, path: string | URL, accept?: string, more: { headers?: OutgoingHttpHeaders; budget?: RetryBudget; body?: Body } = {}): Promise<IncomingMessage> {
     if (!this.base) await this.ping();
-    const url = new URL(`/v2/${this.ref.repo}/${path}`, this.base);
+    const url = typeof path === 'string' ? new URL(`/v2/${this.ref.repo}/${path}`, this.base) : path;
     const headers: OutgoingHttpHeaders = { 'user-agent': USER_AGENT, ...more.headers };
     if (accept) headers['accept'] = accept;
     const budget = more.budget ?? this.newBudget();
     for (let round = 0; ; round++) {
       const auth = await this.authorization(round > 0);
-      const res = await this.following(url, method, auth ? { ...headers, authorization: auth } : headers, budget);
+      const res = await this.following(url, method, auth ? { ...headers, authorization: auth } : headers, budget, more.body);
       const status = res.statusCode ?? 0;
-      if (status === 401 && round === 0) {
+      const replayable = more.body === undefined || Buffer.isBuffer(more.body);
+      if (status === 401 && round === 0 && replayable) {
         const ch = parseChallenge(header(res, 'www-authenticate'));
         res.resume();
         if (ch && (ch.scheme === 'bearer' || (ch.scheme === 'basic' && this.creds))) {
@@ -427,6 +433,15 @@ export class RegistryHttp {
       }
       return res;
     }
+  }
+
+  /** The URL an upload's Location header names (relative to the registry), on the registry's origin only. */
+  uploadUrl(res: IncomingMessage, what: string): URL {
+    const loc = header(res, 'location');
+    if (!loc || !this.base) throw new OciBundleError('EIO', `${this.where}: ${what}: the registry answered ${res.statusCode} without a Location`);
+    const url = redirectTarget(loc, this.base);
+    if (url.origin !== this.base.origin) throw new OciBundleError('ENETWORK', `${this.where}: ${what}: upload location ${JSON.stringify(loc.slice(0, 200))} is on another origin; refused`);
+    return url;
   }
 
   /** An error for an unexpected status (404 handled by callers). */
@@ -452,6 +467,21 @@ export function redirectTarget(location: string, from: URL): URL {
     throw new OciBundleError('ENETWORK', `${from.host} redirected to ${shown}, which is neither http nor https; refused`);
   }
   return next;
+}
+
+/** A request body: bytes (may be sent again on a retry) or a stream of them (sent once). */
+export type Body = Buffer | AsyncIterable<Buffer>;
+
+/** Writes a streamed body with backpressure, then ends the request. */
+async function sendBody(req: http.ClientRequest, body: AsyncIterable<Buffer>): Promise<void> {
+  for await (const c of body) {
+    if (req.destroyed) return;
+    if (!req.write(c)) await new Promise<void>((r) => {
+      req.once('drain', r);
+      req.once('close', r);
+    });
+  }
+  req.end();
 }
 
 export function header(res: IncomingMessage, name: string): string | undefined {

@@ -17,6 +17,7 @@ import { pinBlobs, type Pin } from '../image/pins.js';
 import { initLayout, openLayout, type Layout } from '../image/layout.js';
 import { isConfigType, isForeignLayerType, isIndexType, isManifestType, MT } from '../image/media-types.js';
 import { parseImageRef } from '../image/reference.js';
+import { parseRegistryRef } from '../registry/ref.js';
 import { digestRoot, resolveManifestDescriptor } from '../image/resolve.js';
 import { validateSchema } from '../image/schema.js';
 import { checkDocument } from '../image/checks.js';
@@ -28,6 +29,7 @@ import type { Descriptor } from '../image/types.js';
 import { DiffIdCheck, diffIdsOf } from './diffid.js';
 import { openSource, type SourceOptions } from './index.js';
 import { writeLayoutArchive } from './tar-write.js';
+import { LayoutTarget, type CopyTarget } from './target.js';
 
 /** One progress event: sent as bytes of a blob arrive and once when that blob is in place. */
 export interface CopyProgress {
@@ -46,6 +48,11 @@ export interface CopyProgress {
 }
 
 export interface CopyOptions extends SourceOptions {
+  /**
+   * Copy a multi-platform index whole (skopeo's --all). Default false: as skopeo does, only the
+   * manifest for `platform` (default: this host) is copied, and DEST's tag names that manifest.
+   */
+  all?: boolean;
   /** Blob transfers run at once (config + layers); default 3. */
   jobs?: number;
   onProgress?: (p: CopyProgress) => void;
@@ -57,6 +64,17 @@ export interface CopyOptions extends SourceOptions {
    */
   verifyExisting?: boolean;
   onWarning?: WarnFn;
+  /** A `docker://` destination: its credentials and TLS rule (the auth file and trusted realms default to the source's). */
+  destRegistry?: DestRegistryOptions;
+}
+
+export interface DestRegistryOptions {
+  creds?: string;
+  authfile?: string;
+  tlsVerify?: boolean;
+  trustRealms?: string[];
+  /** Upload blobs in PATCH chunks of this many bytes (default: one monolithic PUT per blob). */
+  chunkBytes?: number;
 }
 
 export const DEFAULT_JOBS = 3;
@@ -69,12 +87,21 @@ export interface CopyResult {
   /** Blobs written to DEST, and blobs skipped because DEST already had them. */
   copied: number;
   skipped: number;
+  /** A registry destination: blobs mounted from the source repository, uploaded in one PUT, in PATCH chunks (and the PATCH count). */
+  uploads?: { mounted: number; monolithic: number; chunked: number; patches: number };
 }
 
-export type DestName = { kind: 'oci' | 'oci-archive'; path: string; tag: string };
+export type DestName = { kind: 'oci' | 'oci-archive'; path: string; tag: string } | { kind: 'docker'; path: string; tag: string };
 
 export function parseDestName(name: string): DestName {
   checkTransport(name, 'destination');
+  if (name.startsWith('docker://')) {
+    const rest = name.slice('docker://'.length);
+    if (rest === '') throw new OciBundleError('EBADREF', 'invalid docker destination "docker://": no repository');
+    const r = parseRegistryRef(rest);
+    if (r.digest !== undefined) throw new OciBundleError('EUSAGE', `copy destination ${JSON.stringify(name)} names a digest: give a tag`);
+    return { kind: 'docker', path: rest, tag: r.tag ?? 'latest' };
+  }
   const kind = name.startsWith('oci-archive:') ? 'oci-archive' : 'oci';
   const rest = kind === 'oci-archive' ? name.slice('oci-archive:'.length) : name.startsWith('oci:') ? name.slice(4) : name;
   const r = parseImageRef(rest);
@@ -99,7 +126,7 @@ function parseJson(bytes: Buffer, what: string): Record<string, unknown> {
 }
 
 /** A document to write after the blobs: verified source bytes kept as they are, or re-serialised. */
-type DocWrite = { kind: 'verbatim'; desc: Descriptor; bytes: Buffer } | { kind: 'put'; digest: string; bytes: Buffer };
+type DocWrite = { desc: Descriptor; bytes: Buffer };
 
 /**
  * Copies in steps: plan (read and check every index/manifest/docker config, compute the
@@ -120,14 +147,14 @@ class Copier {
   /** Layers whose diff_id a converted or synthesised manifest asserts: digest -> diff_id. */
   private diffIds = new Map<string, string>();
   private reused: Descriptor[] = [];
-  private readonly store: DirStore;
+  /** Docker media types become OCI ones (a layout destination); a registry keeps them, as skopeo does. */
+  private readonly convert: boolean;
   constructor(
     private readonly src: Layout,
-    private readonly dest: Layout,
+    private readonly target: CopyTarget,
     private readonly opts: CopyOptions,
   ) {
-    if (!(dest.store instanceof DirStore)) throw new OciBundleError('EUSAGE', `copy destination ${dest.path} is not a layout directory`);
-    this.store = dest.store;
+    this.convert = target.convertsToOci;
   }
 
   /** Reads and checks every document SRC's root reaches; returns DEST's new root descriptor. */
@@ -135,11 +162,18 @@ class Copier {
     return this.node(root);
   }
 
+  /** The bytes of a planned document (the root, for a registry's tag PUT). */
+  docBytes(digest: string): Buffer {
+    const d = this.docs.find((x) => x.desc.digest === digest);
+    if (!d) throw new OciBundleError('EIO', `internal: document ${digest} was not planned`);
+    return d.bytes;
+  }
+
   /** Every blob the new root reaches in DEST, with its size (what the tag step re-checks). */
   referenced(): Map<string, number> {
     const m = new Map<string, number>();
     for (const d of this.blobs) m.set(d.digest, d.size);
-    for (const d of this.docs) m.set(d.kind === 'verbatim' ? d.desc.digest : d.digest, d.bytes.length);
+    for (const d of this.docs) m.set(d.desc.digest, d.bytes.length);
     return m;
   }
 
@@ -185,19 +219,19 @@ class Copier {
   /** Reuses a blob DEST has if it checks out; otherwise queues it for transfer (a lying one with a warning). */
   private async checkExisting(desc: Descriptor): Promise<void> {
     // documents (configs) are small: always re-hashed; layers unless verifyExisting is false
-    const state = await this.store.checkBlob(desc.digest, desc.size, (this.opts.verifyExisting ?? true) || isConfigType(desc.mediaType));
+    const state = await this.target.check(desc, (this.opts.verifyExisting ?? true) || isConfigType(desc.mediaType));
     if (state === 'ok') {
       this.skipped++;
       this.reused.push(desc);
       return;
     }
-    if (state !== 'absent') this.warn(`${this.dest.path} held blob ${desc.digest} with ${state === 'size' ? 'another size' : 'other bytes'}; replaced from the source`);
+    if (state !== 'absent') this.warn(`${this.target.where} held blob ${desc.digest} with ${state === 'size' ? 'another size' : 'other bytes'}; replaced from the source`);
     this.transfers.push(desc);
   }
 
   private async verifyDiffId(desc: Descriptor): Promise<void> {
     const check = new DiffIdCheck(desc, this.diffIds.get(desc.digest)!);
-    for await (const c of check.tap(openBlob(this.dest, desc))) void c;
+    for await (const c of check.tap(this.target.openOwn(desc) ?? openBlob(this.src, desc))) void c;
     await check.check();
   }
 
@@ -205,7 +239,7 @@ class Copier {
   private async want(desc: Descriptor): Promise<void> {
     if (this.wanted.has(desc.digest)) return;
     this.wanted.add(desc.digest);
-    if (desc.urls?.length && (await this.dest.store.statBlob(desc.digest)) !== desc.size && (await this.src.store.statBlob(desc.digest)) === undefined) {
+    if (desc.urls?.length && (await this.target.check(desc, false)) !== 'ok' && (await this.src.store.statBlob(desc.digest)) === undefined) {
       throw new OciBundleError('ENOBLOB', `foreign layer ${desc.digest} is not in the source; it lives at ${desc.urls.join(', ')} and is not fetched`);
     }
     this.blobs.push(desc);
@@ -258,11 +292,16 @@ class Copier {
    * followed), then renames it into place; a layer with an asserted diff_id is checked first.
    */
   private async transfer(desc: Descriptor, signal: AbortSignal, onBytes: (n: number) => void): Promise<void> {
-    const from = addAbortSignal(signal, openBlob(this.src, desc));
     const expected = this.diffIds.get(desc.digest);
+    // a registry may take the blob from another of its repositories (no bytes, nothing to verify here)
+    if (expected === undefined && (await this.target.mount?.(desc))) {
+      onBytes(desc.size);
+      return;
+    }
+    const from = addAbortSignal(signal, openBlob(this.src, desc));
     const check = expected === undefined ? undefined : new DiffIdCheck(desc, expected);
     try {
-      await this.store.writeBlobFrom(desc.digest, check ? check.tap(from) : (from as AsyncIterable<Buffer>), onBytes, check ? () => check.check() : undefined);
+      await this.target.writeBlob(desc, check ? check.tap(from) : (from as AsyncIterable<Buffer>), onBytes, check ? () => check.check() : undefined);
       this.written.push(desc.digest);
     } catch (e) {
       from.destroy();
@@ -273,16 +312,16 @@ class Copier {
 
   /** Writes a planned document unless DEST holds it verified already (documents are always re-hashed: they are small). */
   private async writeDoc(d: DocWrite): Promise<void> {
-    const [digest, bytes] = d.kind === 'verbatim' ? [d.desc.digest, d.bytes] : [d.digest, d.bytes];
-    const state = await this.store.checkBlob(digest, bytes.length, true);
+    const { desc, bytes } = d;
+    const state = await this.target.check(desc, true);
     if (state === 'ok') {
       this.skipped++;
       return;
     }
-    if (state !== 'absent') this.warn(`${this.dest.path} held blob ${digest} with ${state === 'size' ? 'another size' : 'other bytes'}; replaced`);
-    // verbatim bytes were verified against the digest when planning read them; put bytes are hashed here
-    await this.store.writeBlobFrom(digest, [bytes]);
-    this.written.push(digest);
+    if (state !== 'absent') this.warn(`${this.target.where} held blob ${desc.digest} with ${state === 'size' ? 'another size' : 'other bytes'}; replaced`);
+    // verbatim bytes were verified against the digest when planning read them; put bytes were hashed by put()
+    await this.target.writeDoc(desc, bytes);
+    this.written.push(desc.digest);
     this.copied++;
   }
 
@@ -290,19 +329,19 @@ class Copier {
   private put(doc: unknown, mediaType: string, old: Descriptor): Descriptor {
     const bytes = Buffer.from(JSON.stringify(doc));
     const digest = digestOf(bytes);
-    if (!this.wanted.has(digest)) {
-      this.wanted.add(digest);
-      this.docs.push({ kind: 'put', digest, bytes });
-    }
     const d: Descriptor = { ...old, mediaType, digest, size: bytes.length };
     delete d.data;
+    if (!this.wanted.has(digest)) {
+      this.wanted.add(digest);
+      this.docs.push({ desc: { mediaType, digest, size: bytes.length }, bytes });
+    }
     return d;
   }
 
   private keep(desc: Descriptor, bytes: Buffer): Descriptor {
     if (!this.wanted.has(desc.digest)) {
       this.wanted.add(desc.digest);
-      this.docs.push({ kind: 'verbatim', desc, bytes });
+      this.docs.push({ desc: { mediaType: desc.mediaType, digest: desc.digest, size: desc.size }, bytes });
     }
     return desc;
   }
@@ -347,9 +386,10 @@ class Copier {
     const next: Descriptor[] = [];
     // in order, so blob numbering and document order do not depend on timing
     for (const c of children) next.push(await this.node(c));
-    const changed = desc.mediaType !== MT.ociIndex || next.some((n, i) => n.digest !== children[i]!.digest);
+    const changed = (this.convert && desc.mediaType !== MT.ociIndex) || next.some((n, i) => n.digest !== children[i]!.digest || n.mediaType !== children[i]!.mediaType);
     if (!changed) return this.keep(desc, bytes);
-    return this.put({ ...doc, mediaType: MT.ociIndex, manifests: next }, MT.ociIndex, desc);
+    const mt = this.convert ? MT.ociIndex : desc.mediaType;
+    return this.put({ ...doc, mediaType: mt, manifests: next }, mt, desc);
   }
 
   private async manifest(desc: Descriptor): Promise<Descriptor> {
@@ -362,10 +402,11 @@ class Copier {
     let newConfig = config;
     // what ocibundle writes as a manifest of its own (converted, or synthesised by the
     // source) it verifies first, diff_ids included
-    const asserts = this.src.synthesised === true || desc.mediaType !== MT.ociManifest || config.mediaType === MT.dockerConfig;
-    if (config.mediaType === MT.dockerConfig || asserts) {
+    const convertConfig = this.convert && config.mediaType === MT.dockerConfig;
+    const asserts = this.src.synthesised === true || (this.convert && (desc.mediaType !== MT.ociManifest || config.mediaType === MT.dockerConfig));
+    if (convertConfig || asserts) {
       const { doc: cfg } = await this.readDoc(config, 'config');
-      if (config.mediaType === MT.dockerConfig) newConfig = this.put(cfg, MT.ociConfig, config);
+      if (convertConfig) newConfig = this.put(cfg, MT.ociConfig, config);
       else await this.want(config);
       if (asserts) this.assertDiffIds(diffIdsOf(cfg, layers.length, `config ${config.digest}`), layers);
     } else {
@@ -374,12 +415,13 @@ class Copier {
     const newLayers: Descriptor[] = [];
     for (const l of layers) {
       await this.want(l);
-      const mt = CONVERT_LAYER[l.mediaType];
+      const mt = this.convert ? CONVERT_LAYER[l.mediaType] : undefined;
       newLayers.push(mt ? { ...l, mediaType: mt } : l);
     }
-    const changed = desc.mediaType !== MT.ociManifest || newConfig !== config || newLayers.some((l, i) => l !== layers[i]);
+    const changed = (this.convert && desc.mediaType !== MT.ociManifest) || newConfig !== config || newLayers.some((l, i) => l !== layers[i]);
     if (!changed) return this.keep(desc, bytes);
-    return this.put({ ...doc, mediaType: MT.ociManifest, config: newConfig, layers: newLayers }, MT.ociManifest, desc);
+    const mt = this.convert ? MT.ociManifest : desc.mediaType;
+    return this.put({ ...doc, mediaType: mt, config: newConfig, layers: newLayers }, mt, desc);
   }
 }
 
@@ -431,14 +473,27 @@ function legacyArchiveTemps(file: string): RegExp[] {
   return [new RegExp(`^${b}\\.ocibundle-tmp-(\\d{1,10})-[0-9a-z]+$`), new RegExp(`^\\.${b}\\.ocibundle-tmp-(\\d{1,10})$`)];
 }
 
-/** The root descriptor SRC names: the whole tagged index, or one manifest with a platform. */
-async function rootOf(layout: Layout, ref: string, platform: string | undefined): Promise<Descriptor> {
-  if (platform !== undefined) return resolveManifestDescriptor(layout, ref, { platform });
-  if (ref.startsWith('@')) return digestRoot(layout, ref.slice(1), {});
-  const found = tagEntries(layout.index, ref);
-  if (found.length === 0) throw noSuchTag(ref, layout.path, layout.index);
-  if (new Set(found.map((d) => d.digest)).size > 1) throw new OciBundleError('EAMBIGUOUS', `tag ${ref} names several images in ${layout.path}; pick one with --platform`);
-  return found[0]!;
+/**
+ * The root descriptor SRC names. With `all`, the whole tagged index (or manifest); otherwise, as
+ * skopeo does, the one manifest for the platform (default: this host), named in DEST by its
+ * tag without the platform its index entry had (skopeo writes no platform there either).
+ */
+async function rootOf(layout: Layout, ref: string, opts: CopyOptions): Promise<Descriptor> {
+  if (opts.all === true && opts.platform !== undefined) throw new OciBundleError('EUSAGE', 'copy takes --all or --platform, not both');
+  let found: Descriptor[];
+  if (ref.startsWith('@')) found = [await digestRoot(layout, ref.slice(1), {})];
+  else {
+    found = tagEntries(layout.index, ref);
+    if (found.length === 0) throw noSuchTag(ref, layout.path, layout.index);
+  }
+  const one = new Set(found.map((d) => d.digest)).size === 1;
+  // one manifest is copied whatever its platform, as skopeo does; an index is reduced to one
+  if (one && (opts.all === true || isManifestType(found[0]!.mediaType))) return found[0]!;
+  if (opts.all !== true) {
+    const d = await resolveManifestDescriptor(layout, ref, opts.platform === undefined ? {} : { platform: opts.platform });
+    return { mediaType: d.mediaType, digest: d.digest, size: d.size };
+  }
+  throw new OciBundleError('EAMBIGUOUS', `tag ${ref} names several images in ${layout.path}; pick one with --platform`);
 }
 
 /**
@@ -448,7 +503,8 @@ async function rootOf(layout: Layout, ref: string, platform: string | undefined)
 export async function copyFromLayout(source: Layout, ref: string, dest: string, opts: CopyOptions = {}): Promise<CopyResult> {
   const d = parseDestName(dest);
   jobsOf(opts.jobs);
-  const root = await rootOf(source, ref, opts.platform);
+  const root = await rootOf(source, ref, opts);
+  if (d.kind === 'docker') return pushImage(source, root, d.path, opts);
   let layoutPath = d.path;
   let tempDir: string | undefined;
   if (d.kind === 'oci-archive') {
@@ -471,7 +527,8 @@ export async function copyFromLayout(source: Layout, ref: string, dest: string, 
     } else {
       target = await initLayout(layoutPath);
     }
-    copier = new Copier(source, target, opts);
+    if (!(target.store instanceof DirStore)) throw new OciBundleError('EUSAGE', `copy destination ${target.path} is not a layout directory`);
+    copier = new Copier(source, new LayoutTarget(target, target.store), opts);
     const top = await copier.plan({ mediaType: root.mediaType, digest: root.digest, size: root.size, ...(root.platform ? { platform: root.platform } : {}) });
     const refs = copier.referenced();
     // from here on a gc in another process spares these blobs, present or still to come
@@ -490,6 +547,45 @@ export async function copyFromLayout(source: Layout, ref: string, dest: string, 
       await fsp.rm(tempDir, { recursive: true, force: true });
     }
     else if (!done && created) await removeCreatedLayout(layoutPath, copier?.written ?? []).catch(() => undefined);
+  }
+}
+
+/** Copies to a registry: blobs, then manifests by digest children first, then the tag (nothing tagged if any step fails). */
+async function pushImage(source: Layout, root: Descriptor, name: string, opts: CopyOptions): Promise<CopyResult> {
+  const { openPushTarget } = await loadPush();
+  const reg = opts.registry ?? {};
+  const dr = opts.destRegistry ?? {};
+  const authfile = dr.authfile ?? reg.authfile;
+  const trustRealms = dr.trustRealms ?? reg.trustRealms;
+  const p = openPushTarget(name, source, {
+    ...(dr.creds !== undefined ? { creds: dr.creds } : {}),
+    ...(authfile !== undefined ? { authfile } : {}),
+    ...(trustRealms !== undefined ? { trustRealms } : {}),
+    ...(dr.chunkBytes !== undefined ? { chunkBytes: dr.chunkBytes } : {}),
+    tlsVerify: dr.tlsVerify ?? true,
+    ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
+  });
+  try {
+    const copier = new Copier(source, p.target, opts);
+    const top = await copier.plan({ mediaType: root.mediaType, digest: root.digest, size: root.size });
+    await copier.write();
+    if (opts.signal?.aborted) throw new OciBundleError('EINTERRUPTED', 'copy interrupted; no tag written');
+    await p.target.putManifest(top, copier.docBytes(top.digest), p.tag);
+    const { mounted, monolithic, chunked, patches } = p.target.counts;
+    return { descriptor: top, tag: p.tag, copied: copier.copied, skipped: copier.skipped, uploads: { mounted, monolithic, chunked, patches } };
+  } finally {
+    p.close();
+  }
+}
+
+type PushModule = typeof import('../registry/push.js');
+
+async function loadPush(): Promise<PushModule> {
+  const spec = '../registry/push.js';
+  try {
+    return (await import(spec)) as PushModule;
+  } catch (e) {
+    throw new OciBundleError('EUSAGE', 'docker:// destinations are not available in this build: the registry client is missing', { cause: e });
   }
 }
 

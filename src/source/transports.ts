@@ -5,8 +5,9 @@
 import { OciBundleError } from '../errors.js';
 
 export interface Transport {
-  /** How a name of this transport is written (help text, errors). */
+  /** How a name of this transport is written (help text, errors); `destSpelling` when a destination is written otherwise. */
   spelling: string;
+  destSpelling?: string;
   source: boolean;
   destination: boolean;
 }
@@ -15,7 +16,7 @@ export const TRANSPORTS: Record<string, Transport> = {
   oci: { spelling: 'oci:PATH[:TAG]', source: true, destination: true },
   'oci-archive': { spelling: 'oci-archive:FILE[:TAG]', source: true, destination: true },
   'docker-archive': { spelling: 'docker-archive:FILE[:REPO:TAG]', source: true, destination: false },
-  docker: { spelling: 'docker://HOST[:PORT]/REPO[:TAG|@DIGEST]', source: true, destination: false },
+  docker: { spelling: 'docker://HOST[:PORT]/REPO[:TAG|@DIGEST]', destSpelling: 'docker://HOST[:PORT]/REPO[:TAG]', source: true, destination: true },
 };
 
 /** skopeo's transports (containers-image), so that `dir:out` is not a layout named `dir:out`. */
@@ -29,7 +30,7 @@ function orList(items: string[]): string {
 /** The names a role accepts, for help text: bare layout names first. */
 export function spellings(role: 'source' | 'destination'): string {
   const bare = role === 'source' ? ['PATH[:TAG]', 'PATH@sha256:HEX'] : ['PATH[:TAG]'];
-  return orList([...bare, ...Object.values(TRANSPORTS).filter((t) => t[role]).map((t) => t.spelling)]);
+  return orList([...bare, ...Object.values(TRANSPORTS).filter((t) => t[role]).map((t) => (role === 'destination' ? (t.destSpelling ?? t.spelling) : t.spelling))]);
 }
 
 /** The transport a name starts with (`docker` for `docker://...`), if it is one of the known ones. */

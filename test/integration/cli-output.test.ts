@@ -153,8 +153,8 @@ test('transports ocibundle does not read are refused by name', async (t) => {
     const src = join(dir, 'src');
     writeLayout(src, { images: [{ tag: 'latest', layers: [layer] }] });
     const cases: [string, string[], RegExp][] = [
-      ['copy to dir:', ['copy', src, `dir:${join(dir, 'out')}`], /cannot copy images to dir: names; destinations are PATH\[:TAG\], oci:PATH\[:TAG\] or oci-archive:FILE\[:TAG\]$/],
-      ['copy to docker://', ['copy', src, 'docker://127.0.0.1:1/x'], /cannot copy images to docker: names/],
+      ['copy to dir:', ['copy', src, `dir:${join(dir, 'out')}`], /cannot copy images to dir: names; destinations are PATH\[:TAG\], oci:PATH\[:TAG\], oci-archive:FILE\[:TAG\] or docker:\/\/HOST\[:PORT\]\/REPO\[:TAG\]$/],
+      ['copy to docker-daemon:', ['copy', src, 'docker-daemon:x:latest'], /cannot copy images to docker-daemon: names/],
       ['unpack from containers-storage:', ['unpack', '--image', 'containers-storage:foo', join(dir, 'b')], /cannot read images from containers-storage: names; sources are PATH\[:TAG\], .*docker:\/\//],
       ['stat of docker-daemon:', ['stat', '--image', 'docker-daemon:busybox:latest'], /cannot read images from docker-daemon: names/],
       ['copy from dir:', ['copy', `dir:${src}`, join(dir, 'out2')], /cannot read images from dir: names/],

@@ -117,6 +117,17 @@ test('two tags entries for the same digest are not ambiguous; different digests 
   await rejectsWith(resolveImage(d, 'y'), 'EAMBIGUOUS');
 });
 
+test('one tag on several index.json entries with platforms picks by platform', async () => {
+  const d = dirFor();
+  writeLayout(d, {});
+  const a = addImage(d, {});
+  const b = addImage(d, { config: { author: 'b' } });
+  writeIndexJson(d, [{ ...tagged(a.manifest, 'flat'), platform: { os: 'linux', architecture: 'amd64' } }, { ...tagged(b.manifest, 'flat'), platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } }]);
+  assert.equal((await resolveImage(d, 'flat', { platform: 'linux/amd64' })).manifestDescriptor.digest, a.manifest.digest);
+  assert.equal((await resolveImage(d, 'flat', { platform: 'linux/arm64' })).manifestDescriptor.digest, b.manifest.digest);
+  await rejectsWith(resolveImage(d, 'flat', { platform: 'linux/s390x' }), 'ENOPLATFORM', /linux\/amd64, linux\/arm64\/v8/);
+});
+
 test('digest references resolve listed and unlisted manifests', async () => {
   const d = dirFor();
   const out = writeLayout(d, { images: [{ tag: 'a' }] });

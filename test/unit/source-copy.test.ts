@@ -15,6 +15,7 @@ import type { BlobStore } from '../../src/image/store.js';
 import { OciBundleError } from '../../src/errors.js';
 import { scratchDir } from '../helpers/cli.js';
 import { parseTempName } from '../../src/host/temp.js';
+import { formatPlatform, hostPlatform } from '../../src/image/platform.js';
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -39,7 +40,9 @@ test('parseDestName', async (t) => {
     ['bare path', 'out', { kind: 'oci', path: 'out', tag: 'latest' }],
     ['oci with tag', 'oci:out:v1', { kind: 'oci', path: 'out', tag: 'v1' }],
     ['oci-archive', 'oci-archive:o.tar:v2', { kind: 'oci-archive', path: 'o.tar', tag: 'v2' }],
-    ['docker:// refused', 'docker://h/r:t', 'EUSAGE'],
+    ['docker:// with a tag', 'docker://h/r:t', { kind: 'docker', path: 'h/r:t', tag: 't' }],
+    ['docker:// without a tag is latest', 'docker://h:5000/r', { kind: 'docker', path: 'h:5000/r', tag: 'latest' }],
+    ['docker:// with a digest refused', `docker://h/r@sha256:${'a'.repeat(64)}`, 'EUSAGE'],
     ['docker-archive refused', 'docker-archive:x.tar', 'EUSAGE'],
     ['digest refused', `out@sha256:${'a'.repeat(64)}`, 'EUSAGE'],
   ];
@@ -68,9 +71,9 @@ test('copy converts docker media types to oci, keeping layer bytes', async (t) =
       assert.equal(m['layers'][0].digest, built.images[0]!.layers[0]!.digest, 'layer digest kept');
       assert.deepEqual((await validateLayout(await openLayout(dest))).problems, []);
     });
-    await t.test('a docker manifest list is copied whole', async () => {
+    await t.test('a docker manifest list is copied whole with all', async () => {
       const dest = join(dir, 'd2');
-      const r = await copyImage(`oci:${src}:multi`, dest);
+      const r = await copyImage(`oci:${src}:multi`, dest, { all: true });
       assert.equal(r.descriptor.mediaType, OCI_INDEX);
       const idx = doc(dest, r.descriptor.digest);
       assert.equal(idx['manifests'].length, 2);
@@ -85,22 +88,44 @@ test('copy converts docker media types to oci, keeping layer bytes', async (t) =
       assert.equal(r.descriptor.mediaType, OCI_MANIFEST);
       assert.equal(doc(dest, r.descriptor.digest)['layers'][0].digest, built.indexes[0]!.images[1]!.layers[0]!.digest);
     });
+    await t.test('by default only the host platform is copied, and the tag names its manifest (as skopeo)', async () => {
+      const dest = join(dir, 'd3h');
+      const host = formatPlatform(hostPlatform());
+      const pick = built.indexes[0]!.images.findIndex((_, i) => ['linux/amd64', 'linux/arm64/v8'][i] === host);
+      if (pick < 0) return t.skip(`host platform ${host} is not in the fixture`);
+      const r = await copyImage(`${src}:multi`, dest);
+      assert.equal(r.descriptor.mediaType, OCI_MANIFEST);
+      const entries = readIndexJson(dest).manifests;
+      assert.equal(entries.length, 1);
+      assert.equal(entries[0]!.platform, undefined, 'no platform in the entry, as skopeo writes it');
+      assert.equal(doc(dest, r.descriptor.digest)['layers'][0].digest, built.indexes[0]!.images[pick]!.layers[0]!.digest);
+      const other = built.indexes[0]!.images[1 - pick]!.layers[0]!.digest;
+      assert.equal(existsSync(blobPath(dest, other)), false, 'the other platform\'s layer is not copied');
+    });
+    await t.test('all and platform together are EUSAGE', async () => {
+      await assert.rejects(copyImage(`${src}:multi`, join(dir, 'd3x'), { all: true, platform: 'linux/amd64' }), (e: unknown) => e instanceof OciBundleError && e.code === 'EUSAGE');
+      assert.equal(existsSync(join(dir, 'd3x')), false);
+    });
+    await t.test('a single manifest is copied whatever the platform asked for', async () => {
+      const r = await copyImage(`${src}:single`, join(dir, 'd3s'), { platform: 'linux/s390x' });
+      assert.equal(r.descriptor.mediaType, OCI_MANIFEST);
+    });
     await t.test('a missing platform is ENOPLATFORM listing the available ones', async () => {
       await assert.rejects(copyImage(`${src}:multi`, join(dir, 'd4'), { platform: 'linux/s390x' }), (e: unknown) => e instanceof OciBundleError && e.code === 'ENOPLATFORM' && /linux\/amd64/.test(e.message));
     });
     await t.test('blobs already present are not read again; the tag moves', async () => {
       const dest = join(dir, 'd5');
-      const first = await copyImage(`${src}:multi`, `${dest}:one`);
+      const first = await copyImage(`${src}:multi`, `${dest}:one`, { all: true });
       assert.ok(first.copied >= 5, `copied ${first.copied}`);
       // corrupt every source blob: any re-read would fail its digest check
       for (const img of built.indexes[0]!.images) for (const l of img.layers) corruptBlob(src, l.digest);
-      const again = await copyImage(`${src}:multi`, `${dest}:one`);
+      const again = await copyImage(`${src}:multi`, `${dest}:one`, { all: true });
       assert.equal(again.copied, 0);
       assert.ok(again.skipped >= 2);
       assert.equal(again.descriptor.digest, first.descriptor.digest);
       assert.deepEqual(readIndexJson(dest).manifests.map((m) => m.annotations?.['org.opencontainers.image.ref.name']), ['one']);
       // and into a fresh destination the corrupted source is refused
-      await assert.rejects(copyImage(`${src}:multi`, join(dir, 'd6')), (e: unknown) => e instanceof OciBundleError && e.code === 'EDIGEST');
+      await assert.rejects(copyImage(`${src}:multi`, join(dir, 'd6'), { all: true }), (e: unknown) => e instanceof OciBundleError && e.code === 'EDIGEST');
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });
