@@ -1,7 +1,8 @@
-// The `copy SRC DEST` command and the source flags shared by unpack, raw unpack and stat
-// (--creds, --authfile, --tls-verify, --cache-dir, --speed-limit/--speed-time). Only translates
-// flags and prints; the work is src/source/copy.ts, whose progress events become a bar on a TTY
-// stderr (a line per blob with --verbose elsewhere, nothing on a pipe). Credentials are never printed.
+// The `copy SRC DEST` command (platforms, compression and --dest-* registry flags) and the source
+// flags shared by unpack, raw unpack and stat (--creds, --authfile, --tls-verify, --cache-dir,
+// --speed-limit/--speed-time). Only translates flags and prints; the work is src/source/copy.ts,
+// whose progress events become a bar on a TTY stderr (a line per blob with --verbose elsewhere,
+// nothing on a pipe). Credentials are never printed.
 import type { Argv, CommandModule } from 'yargs';
 import type { CopyOptions, CopyProgress } from '../source/copy.js';
 import type { SourceOptions } from '../source/index.js';
@@ -72,6 +73,18 @@ interface CopyArgs extends SourceArgs {
   'dest-authfile'?: string;
   'dest-tls-verify': boolean;
   'upload-chunk-size'?: number;
+  'dest-compress'?: string;
+  'dest-decompress': boolean;
+}
+
+/** --dest-compress FORMAT / --dest-decompress as the library's compression. */
+function compressionOf(args: CopyArgs): CopyOptions['compression'] {
+  const c = args['dest-compress'];
+  if (c !== undefined && args['dest-decompress']) throw new OciBundleError('EUSAGE', 'copy takes --dest-compress or --dest-decompress, not both');
+  if (args['dest-decompress']) return 'none';
+  if (c === undefined) return undefined;
+  if (c !== 'gzip' && c !== 'zstd') throw new OciBundleError('EUSAGE', `--dest-compress takes gzip or zstd, not ${JSON.stringify(c.slice(0, 40))}`);
+  return c;
 }
 
 /** The docker:// destination's options from the --dest-* flags. */
@@ -113,7 +126,7 @@ export function copyProgressReporter(tty: boolean, verbose: boolean) {
 
 export const copyCommand: CommandModule<object, CopyArgs> = {
   command: 'copy <src> <dest>',
-  describe: 'copy an image from any source into an OCI layout or oci-archive, converting Docker media types to OCI',
+  describe: 'copy an image from any source to an OCI layout, oci-archive, dir:, docker-archive or registry, as skopeo copy',
   builder: (y) =>
     withHelp(
       sourceOptions(y)
@@ -128,11 +141,13 @@ export const copyCommand: CommandModule<object, CopyArgs> = {
       .option('dest-creds', { type: 'string', requiresArg: true, describe: 'registry credentials USER:PASS for a docker:// destination (never printed)' })
       .option('dest-authfile', { type: 'string', requiresArg: true, describe: 'auth.json / docker config.json for a docker:// destination (default: --authfile, then the usual files)' })
       .option('dest-tls-verify', { type: 'boolean', default: true, describe: 'verify the destination registry\'s TLS certificates (--dest-tls-verify=false for a local registry)' })
+      .option('dest-compress', { type: 'string', requiresArg: true, alias: 'dest-compress-format', describe: 'recompress every layer to gzip or zstd while copying (new digests, same diff_ids)' })
+      .option('dest-decompress', { type: 'boolean', default: false, describe: 'store every layer uncompressed' })
       .option('upload-chunk-size', { type: 'number', requiresArg: true, describe: 'push blobs in PATCH chunks of this many bytes (default: one PUT per blob)' }),
       'copy',
       {
-        describe: 'Copy an image from any source into an OCI layout or oci-archive, converting Docker media types to OCI.',
-        options: ['platform', 'all', 'jobs', 'json', 'verbose', 'verify-existing'],
+        describe: 'Copy an image from any source to an OCI layout or oci-archive (Docker media types converted to OCI), a dir:, a docker-archive or a registry, as skopeo copy does: only this host\'s platform of an index unless --all.',
+        options: ['platform', 'all', 'dest-compress', 'dest-decompress', 'jobs', 'json', 'verbose', 'verify-existing'],
         groups: { 'Registry options (docker:// sources):': REGISTRY_OPTIONS, 'Registry options (docker:// destinations):': ['dest-creds', 'dest-authfile', 'dest-tls-verify', 'upload-chunk-size'] },
         examples: [
           ['copy docker-archive:busybox.tar oci:busybox:latest', 'then: ocibundle unpack --image busybox:latest bundle'],
@@ -148,8 +163,10 @@ export const copyCommand: CommandModule<object, CopyArgs> = {
     const progress = copyProgressReporter(process.stderr.isTTY === true, args.verbose);
     const warn = stderrWarner({ json: args.json });
     const r = await withSignals(async (signal) => {
+      const compression = compressionOf(args);
       const opts: CopyOptions = { ...sourceOptionsOf(args, warn), jobs: args.jobs, all: args.all, destRegistry: destRegistryOf(args), signal, verifyExisting: args['verify-existing'], onWarning: warn };
       if (progress.onProgress) opts.onProgress = progress.onProgress;
+      if (compression !== undefined) opts.compression = compression;
       return copyImage(args.src, args.dest, opts);
     }).finally(progress.finish);
     if (args.json) printJson({ ...r, warnings: runWarnings });

@@ -53,6 +53,37 @@ export function memoryRawBlob(b: Buffer): RawBlob {
   };
 }
 
+/**
+ * A store over a source that is only read (a registry, a dir:, a recompressed view): the write
+ * half refused with EUSAGE saying `readOnly`, an index.json held in memory, no lock needed.
+ */
+export abstract class ReadOnlyStore implements BlobStore {
+  constructor(protected index: Buffer) {}
+  abstract openBlob(digest: string): Promise<RawBlob>;
+  abstract statBlob(digest: string): Promise<number | undefined>;
+  abstract listBlobs(): Promise<string[]>;
+  /** The refusal's message (names the source). */
+  protected abstract get readOnly(): string;
+  private refuse(): never {
+    throw new OciBundleError('EUSAGE', this.readOnly);
+  }
+  async putBlob(): Promise<string> {
+    this.refuse();
+  }
+  async removeBlob(): Promise<void> {
+    this.refuse();
+  }
+  async readIndex(): Promise<Buffer> {
+    return this.index;
+  }
+  async writeIndex(): Promise<void> {
+    this.refuse();
+  }
+  async lock(): Promise<Release> {
+    return async () => undefined;
+  }
+}
+
 export const INDEX_CAP = 64 * 1024 * 1024;
 export const LOCK_NAME = '.ocibundle-index.lock';
 const pread = promisify(fsRead);

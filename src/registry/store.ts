@@ -7,8 +7,7 @@ import { OciBundleError, type WarnFn } from '../errors.js';
 import { newHash, parseDigest } from '../image/digest.js';
 import { parseJsonCapped } from '../image/json.js';
 import { isIndexType, isManifestType, MT } from '../image/media-types.js';
-import { memoryRawBlob, type BlobStore, type RawBlob } from '../image/store.js';
-import type { Release } from '../host/lock.js';
+import { memoryRawBlob, ReadOnlyStore, type RawBlob } from '../image/store.js';
 import type { BlobCache } from './cache.js';
 import { header, readBody, type RegistryHttp } from './http.js';
 import { ResumableBody } from './body.js';
@@ -39,19 +38,24 @@ function manifestType(bytes: Buffer, contentType: string | undefined, what: stri
   return mt;
 }
 
-export class RegistryStore implements BlobStore {
+export class RegistryStore extends ReadOnlyStore {
   private readonly manifests = new Map<string, Buffer>();
   /** Digests that children of a served index name as manifests or indexes. */
   private readonly manifestDigests = new Set<string>();
   /** Sizes descriptors of served documents declare (for bodies without Content-Length). */
   private readonly sizes = new Map<string, number>();
-  private index: Buffer = Buffer.from('{"schemaVersion":2,"manifests":[]}');
 
   constructor(
     readonly http: RegistryHttp,
     readonly cache: BlobCache | undefined,
     private readonly onWarning?: WarnFn,
-  ) {}
+  ) {
+    super(Buffer.from('{"schemaVersion":2,"manifests":[]}'));
+  }
+
+  protected get readOnly(): string {
+    return `${this.where}: a registry source is read-only`;
+  }
 
   get where(): string {
     return this.http.where;
@@ -152,26 +156,8 @@ export class RegistryStore implements BlobStore {
     return Number.isSafeInteger(len) && len >= 0 ? len : this.sizes.get(digest);
   }
 
-  private readOnly(): never {
-    throw new OciBundleError('EUSAGE', `${this.where}: a registry source is read-only`);
-  }
-  async putBlob(): Promise<string> {
-    this.readOnly();
-  }
   /** The digests this store has seen named (a registry cannot list a repository's blobs). */
   async listBlobs(): Promise<string[]> {
     return [...new Set([...this.manifests.keys(), ...this.sizes.keys()])];
-  }
-  async removeBlob(): Promise<void> {
-    this.readOnly();
-  }
-  async readIndex(): Promise<Buffer> {
-    return this.index;
-  }
-  async writeIndex(): Promise<void> {
-    this.readOnly();
-  }
-  async lock(): Promise<Release> {
-    return async () => undefined;
   }
 }

@@ -6,7 +6,8 @@
 // (or size-checked) and replaced if they lie; the tag is written last. Never prints.
 import { checkTransport } from './transports.js';
 import { promises as fsp } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import { addAbortSignal } from 'node:stream';
 import { OciBundleError, toOciBundleError, type WarnFn } from '../errors.js';
 import { openBlob, readBlob } from '../image/blob.js';
@@ -30,6 +31,9 @@ import { DiffIdCheck, diffIdsOf } from './diffid.js';
 import { openSource, type SourceOptions } from './index.js';
 import { writeLayoutArchive } from './tar-write.js';
 import { LayoutTarget, type CopyTarget } from './target.js';
+import { COMPRESSIONS, recompressedSource } from './recompress.js';
+import { repoTagOf } from './docker-archive-write.js';
+import type { Compression } from '../image/media-types.js';
 
 /** One progress event: sent as bytes of a blob arrive and once when that blob is in place. */
 export interface CopyProgress {
@@ -64,6 +68,11 @@ export interface CopyOptions extends SourceOptions {
    */
   verifyExisting?: boolean;
   onWarning?: WarnFn;
+  /**
+   * Layers in this compression in DEST (`--dest-compress gzip|zstd`, `--dest-decompress`: none):
+   * others are recompressed while copying, with new digests and sizes, diff_ids unchanged.
+   */
+  compression?: Compression;
   /** A `docker://` destination: its credentials and TLS rule (the auth file and trusted realms default to the source's). */
   destRegistry?: DestRegistryOptions;
 }
@@ -91,7 +100,10 @@ export interface CopyResult {
   uploads?: { mounted: number; monolithic: number; chunked: number; patches: number };
 }
 
-export type DestName = { kind: 'oci' | 'oci-archive'; path: string; tag: string } | { kind: 'docker'; path: string; tag: string };
+export type DestName =
+  | { kind: 'oci' | 'oci-archive' | 'docker'; path: string; tag: string }
+  | { kind: 'dir'; path: string; tag?: undefined }
+  | { kind: 'docker-archive'; path: string; tag?: undefined; repoTag?: string };
 
 export function parseDestName(name: string): DestName {
   checkTransport(name, 'destination');
@@ -101,6 +113,21 @@ export function parseDestName(name: string): DestName {
     const r = parseRegistryRef(rest);
     if (r.digest !== undefined) throw new OciBundleError('EUSAGE', `copy destination ${JSON.stringify(name)} names a digest: give a tag`);
     return { kind: 'docker', path: rest, tag: r.tag ?? 'latest' };
+  }
+  if (name.startsWith('docker-archive:')) {
+    const rest = name.slice('docker-archive:'.length);
+    const colon = rest.indexOf(':');
+    const path = colon < 0 ? rest : rest.slice(0, colon);
+    if (path === '') throw new OciBundleError('EBADREF', `invalid docker-archive destination ${JSON.stringify(name)}: file is empty`);
+    if (colon < 0) return { kind: 'docker-archive', path };
+    const repoTag = rest.slice(colon + 1);
+    repoTagOf(repoTag);
+    return { kind: 'docker-archive', path, repoTag };
+  }
+  if (name.startsWith('dir:')) {
+    const path = name.slice('dir:'.length);
+    if (path === '') throw new OciBundleError('EBADREF', 'invalid dir destination "dir:": no path');
+    return { kind: 'dir', path };
   }
   const kind = name.startsWith('oci-archive:') ? 'oci-archive' : 'oci';
   const rest = kind === 'oci-archive' ? name.slice('oci-archive:'.length) : name.startsWith('oci:') ? name.slice(4) : name;
@@ -503,17 +530,41 @@ async function rootOf(layout: Layout, ref: string, opts: CopyOptions): Promise<D
 export async function copyFromLayout(source: Layout, ref: string, dest: string, opts: CopyOptions = {}): Promise<CopyResult> {
   const d = parseDestName(dest);
   jobsOf(opts.jobs);
+  if (opts.compression !== undefined && !COMPRESSIONS.includes(opts.compression)) throw new OciBundleError('EUSAGE', `compression must be gzip, zstd or none, not ${JSON.stringify(String(opts.compression))}`);
+  // docker save holds uncompressed layers of single images
+  if (d.kind === 'docker-archive' && (opts.compression ?? 'none') !== 'none') throw new OciBundleError('EUSAGE', 'a docker-archive holds uncompressed layers: --dest-compress does not apply');
+  const compression = d.kind === 'docker-archive' ? 'none' : opts.compression;
   const root = await rootOf(source, ref, opts);
+  if (d.kind === 'docker-archive' && !isManifestType(root.mediaType)) throw new OciBundleError('EUSAGE', 'a docker-archive holds single images, not an index: drop --all or pick one with --platform');
+  if (compression === undefined) return copyRoot(source, root, d, opts);
+  // recompressed layers are written to a private work layout beside DEST (the temp dir for a registry)
+  const parent = d.kind === 'docker' ? tmpdir() : dirname(resolve(d.path));
+  await clearDeadTemps(parent, { kinds: ['recompress'] });
+  const work = createTempDirSync(parent, 'recompress', 0o700);
+  try {
+    const view = await recompressedSource(source, root, compression, join(work, 'layout'), opts.signal);
+    return await copyRoot(view.layout, view.root, d, opts);
+  } finally {
+    assertReplaceable(work, { what: 'temporary recompression layout' });
+    await fsp.rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Copies `root` of `source` to the parsed destination. */
+async function copyRoot(source: Layout, root: Descriptor, d: DestName, opts: CopyOptions): Promise<CopyResult> {
   if (d.kind === 'docker') return pushImage(source, root, d.path, opts);
+  if (d.kind === 'dir') return copyToDir(source, root, d.path, opts);
   let layoutPath = d.path;
   let tempDir: string | undefined;
-  if (d.kind === 'oci-archive') {
+  const archive = d.kind === 'oci-archive' || d.kind === 'docker-archive';
+  const tag = d.kind === 'docker-archive' ? 'latest' : d.tag;
+  if (archive) {
     // the temps of killed copies to archives in this directory go first
     await clearDeadTemps(dirname(d.path), { kinds: ['archive'], legacy: legacyArchiveTemps(d.path) });
     tempDir = createTempDirSync(dirname(d.path), 'archive', 0o700);
     layoutPath = join(tempDir, 'layout');
   }
-  let created = d.kind === 'oci-archive';
+  let created = archive;
   let copier: Copier | undefined;
   let pin: Pin | undefined;
   let done = false;
@@ -536,10 +587,14 @@ export async function copyFromLayout(source: Layout, ref: string, dest: string, 
     await copier.write();
     if (target.store instanceof DirStore) await target.store.syncBlobDir().catch(() => undefined);
     if (opts.signal?.aborted) throw new OciBundleError('EINTERRUPTED', 'copy interrupted; no tag written');
-    const entry = await tagImage(target, top, d.tag, () => checkReferenced(target, refs));
+    const entry = await tagImage(target, top, tag, () => checkReferenced(target, refs));
     if (d.kind === 'oci-archive') await writeLayoutArchive(layoutPath, d.path);
+    if (d.kind === 'docker-archive') {
+      const { writeDockerArchive } = await import('./docker-archive-write.js');
+      await writeDockerArchive(target, layoutPath, top, d.path, d.repoTag);
+    }
     done = true;
-    return { descriptor: entry, tag: d.tag, copied: copier.copied, skipped: copier.skipped };
+    return { descriptor: entry, tag: d.kind === 'docker-archive' ? (d.repoTag ?? '') : tag, copied: copier.copied, skipped: copier.skipped };
   } finally {
     await pin?.release();
     if (tempDir !== undefined) {
@@ -575,6 +630,23 @@ async function pushImage(source: Layout, root: Descriptor, name: string, opts: C
     return { descriptor: top, tag: p.tag, copied: copier.copied, skipped: copier.skipped, uploads: { mounted, monolithic, chunked, patches } };
   } finally {
     p.close();
+  }
+}
+
+/** Copies to `dir:PATH`: into a temp directory beside PATH, published by rename once complete. */
+async function copyToDir(source: Layout, root: Descriptor, path: string, opts: CopyOptions): Promise<CopyResult> {
+  const { DirTarget } = await import('./dir-target.js');
+  const target = new DirTarget(path);
+  try {
+    await target.open();
+    const copier = new Copier(source, target, opts);
+    const top = await copier.plan({ mediaType: root.mediaType, digest: root.digest, size: root.size });
+    await copier.write();
+    if (opts.signal?.aborted) throw new OciBundleError('EINTERRUPTED', 'copy interrupted; nothing written');
+    await target.publish(top);
+    return { descriptor: top, tag: '', copied: copier.copied, skipped: copier.skipped };
+  } finally {
+    await target.discard();
   }
 }
 

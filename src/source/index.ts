@@ -38,7 +38,8 @@ export type SourceName =
   | { transport: 'oci'; path: string; ref: string }
   | { transport: 'oci-archive'; path: string; ref: string | undefined }
   | { transport: 'docker-archive'; path: string; repoTag: string | undefined }
-  | { transport: 'docker'; rest: string };
+  | { transport: 'docker'; rest: string }
+  | { transport: 'dir'; path: string };
 
 function splitRef(rest: string, transport: string, name: string): { path: string; ref: string; explicit: boolean } {
   try {
@@ -57,6 +58,11 @@ export function parseSourceName(name: string): SourceName {
     const rest = name.slice('docker://'.length);
     if (rest === '') throw new OciBundleError('EBADREF', 'invalid docker source "docker://": no repository');
     return { transport: 'docker', rest };
+  }
+  if (name.startsWith('dir:')) {
+    const path = name.slice('dir:'.length);
+    if (path === '') throw new OciBundleError('EBADREF', 'invalid dir source "dir:": no path');
+    return { transport: 'dir', path };
   }
   if (name.startsWith('docker-archive:')) {
     const rest = name.slice('docker-archive:'.length);
@@ -116,6 +122,10 @@ export async function openSource(name: string, opts: SourceOptions = {}): Promis
       const { openDockerArchive } = await import('./docker-archive.js');
       const a = await openDockerArchive(s.path, s.repoTag);
       return { layout: a.layout, ref: a.ref, close: noClose };
+    }
+    case 'dir': {
+      const { openDirSource } = await import('./dir.js');
+      return { layout: await openDirSource(s.path), ref: 'latest', close: noClose };
     }
     case 'docker': {
       const reg = await loadRegistry();

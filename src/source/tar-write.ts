@@ -1,6 +1,6 @@
 // Writes an OCI layout directory as an oci-archive (a plain ustar tar, as skopeo writes, through
-// the project's tar writer in src/tar):
-// oci-layout, index.json, blobs/<alg>/<hex>, with fixed owners and times so the same layout
+// the project's tar writer in src/tar): oci-layout, index.json, blobs/<alg>/<hex>; and any list
+// of members (the docker-archive writer's), with fixed owners and times so the same input
 // always gives the same bytes. Lands atomically (exclusive temp file, fsync, rename). Reads only the
 // layout's known names; never follows symlinks (blobs must be regular files).
 import { createReadStream, promises as fsp } from 'node:fs';
@@ -15,34 +15,36 @@ function memberHeader(name: string, size: number, dir: boolean): Buffer {
   return encodeHeader({ name, type: dir ? 'dir' : 'file', size, mode: dir ? 0o755 : 0o644, mtime: { sec: 0, nsec: 0 } });
 }
 
-export async function writeLayoutArchive(layoutDir: string, file: string): Promise<void> {
+/** One member of an archive: a file copied from `path`, bytes, or a directory. */
+export type ArchiveMember = { name: string; path: string } | { name: string; bytes: Buffer } | { name: string; dir: true };
+
+/** Writes `members` as a tar at `file`: exclusive temp beside it, fsync, rename. */
+export async function writeTarFile(file: string, members: ArchiveMember[]): Promise<void> {
   const { path: tmp, fh } = await createTempFile(dirname(file), 'archive');
   try {
-    const addFile = async (name: string, path: string) => {
-      const st = await fsp.lstat(path);
-      if (!st.isFile()) throw new OciBundleError('EBLOBTYPE', `${path} is not a regular file`);
-      await fh.write(memberHeader(name, st.size, false));
-      let n = 0;
-      for await (const c of createReadStream(path)) {
-        await fh.write(c as Buffer);
-        n += (c as Buffer).length;
-      }
-      if (n !== st.size) throw new OciBundleError('EIO', `${path} changed size while archived`);
-      const pad = (BLOCK - (n % BLOCK)) % BLOCK;
-      if (pad) await fh.write(Buffer.alloc(pad));
+    const pad = async (n: number) => {
+      const p = (BLOCK - (n % BLOCK)) % BLOCK;
+      if (p) await fh.write(Buffer.alloc(p));
     };
-    await addFile('oci-layout', join(layoutDir, 'oci-layout'));
-    await addFile('index.json', join(layoutDir, 'index.json'));
-    await fh.write(memberHeader('blobs/', 0, true));
-    for (const alg of ['sha256', 'sha512']) {
-      let names: string[];
-      try {
-        names = (await fsp.readdir(join(layoutDir, 'blobs', alg))).sort();
-      } catch {
-        continue;
+    for (const m of members) {
+      if ('dir' in m) {
+        await fh.write(memberHeader(m.name, 0, true));
+      } else if ('bytes' in m) {
+        await fh.write(memberHeader(m.name, m.bytes.length, false));
+        await fh.write(m.bytes);
+        await pad(m.bytes.length);
+      } else {
+        const st = await fsp.lstat(m.path);
+        if (!st.isFile()) throw new OciBundleError('EBLOBTYPE', `${m.path} is not a regular file`);
+        await fh.write(memberHeader(m.name, st.size, false));
+        let n = 0;
+        for await (const c of createReadStream(m.path)) {
+          await fh.write(c as Buffer);
+          n += (c as Buffer).length;
+        }
+        if (n !== st.size) throw new OciBundleError('EIO', `${m.path} changed size while archived`);
+        await pad(n);
       }
-      await fh.write(memberHeader(`blobs/${alg}/`, 0, true));
-      for (const n of names) if (isValidDigest(`${alg}:${n}`)) await addFile(`blobs/${alg}/${n}`, join(layoutDir, 'blobs', alg, n));
     }
     await fh.write(trailer());
     await fh.sync();
@@ -53,4 +55,23 @@ export async function writeLayoutArchive(layoutDir: string, file: string): Promi
   }
   await fh.close();
   await fsp.rename(tmp, file);
+}
+
+export async function writeLayoutArchive(layoutDir: string, file: string): Promise<void> {
+  const members: ArchiveMember[] = [
+    { name: 'oci-layout', path: join(layoutDir, 'oci-layout') },
+    { name: 'index.json', path: join(layoutDir, 'index.json') },
+    { name: 'blobs/', dir: true },
+  ];
+  for (const alg of ['sha256', 'sha512']) {
+    let names: string[];
+    try {
+      names = (await fsp.readdir(join(layoutDir, 'blobs', alg))).sort();
+    } catch {
+      continue;
+    }
+    members.push({ name: `blobs/${alg}/`, dir: true });
+    for (const n of names) if (isValidDigest(`${alg}:${n}`)) members.push({ name: `blobs/${alg}/${n}`, path: join(layoutDir, 'blobs', alg, n) });
+  }
+  await writeTarFile(file, members);
 }

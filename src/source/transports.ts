@@ -14,13 +14,14 @@ export interface Transport {
 
 export const TRANSPORTS: Record<string, Transport> = {
   oci: { spelling: 'oci:PATH[:TAG]', source: true, destination: true },
+  dir: { spelling: 'dir:PATH', source: true, destination: true },
   'oci-archive': { spelling: 'oci-archive:FILE[:TAG]', source: true, destination: true },
-  'docker-archive': { spelling: 'docker-archive:FILE[:REPO:TAG]', source: true, destination: false },
+  'docker-archive': { spelling: 'docker-archive:FILE[:REPO:TAG]', source: true, destination: true },
   docker: { spelling: 'docker://HOST[:PORT]/REPO[:TAG|@DIGEST]', destSpelling: 'docker://HOST[:PORT]/REPO[:TAG]', source: true, destination: true },
 };
 
 /** skopeo's transports (containers-image), so that `dir:out` is not a layout named `dir:out`. */
-const KNOWN_TRANSPORTS = ['dir', 'containers-storage', 'docker-daemon', 'ostree', 'sif', 'tarball', 'atomic'];
+const KNOWN_TRANSPORTS = ['containers-storage', 'docker-daemon', 'ostree', 'sif', 'tarball', 'atomic'];
 
 /** `a, b or c` */
 function orList(items: string[]): string {

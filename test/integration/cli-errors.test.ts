@@ -76,7 +76,7 @@ const CASES: Case[] = [
   { name: 'validate with both --layout and --image', args: (f) => ['validate', '--layout', f.good, '--image', f.good], code: 'EUSAGE' },
   { name: 'bad tag syntax', args: (f) => ['tag', '--image', `${f.good}:latest`, 'not a tag!'], code: 'EBADREF' },
   { name: 'bad platform', args: (f) => ['unpack', '--image', f.good, '--platform', 'linux', fresh(f)], code: 'EUSAGE' },
-  { name: 'copy to a skopeo transport we do not write', args: (f) => ['copy', f.good, `dir:${join(f.dir, 'out')}`], code: 'EUSAGE', match: /destinations are PATH\[:TAG\]/ },
+  { name: 'copy to a skopeo transport we do not write', args: (f) => ['copy', f.good, `ostree:${join(f.dir, 'out')}`], code: 'EUSAGE', match: /destinations are PATH\[:TAG\]/ },
   { name: 'unpack from a skopeo transport we do not read', args: (f) => ['unpack', '--image', 'containers-storage:busybox', fresh(f)], code: 'EUSAGE', match: /sources are PATH\[:TAG\]/ },
   // not found
   { name: 'missing layout', args: (f) => ['ls', '--layout', join(f.dir, 'nowhere')], code: 'ENOLAYOUT', names: (f) => [join(f.dir, 'nowhere')] },

@@ -153,11 +153,11 @@ test('transports ocibundle does not read are refused by name', async (t) => {
     const src = join(dir, 'src');
     writeLayout(src, { images: [{ tag: 'latest', layers: [layer] }] });
     const cases: [string, string[], RegExp][] = [
-      ['copy to dir:', ['copy', src, `dir:${join(dir, 'out')}`], /cannot copy images to dir: names; destinations are PATH\[:TAG\], oci:PATH\[:TAG\], oci-archive:FILE\[:TAG\] or docker:\/\/HOST\[:PORT\]\/REPO\[:TAG\]$/],
+      ['copy to containers-storage:', ['copy', src, `containers-storage:${join(dir, 'out')}`], /cannot copy images to containers-storage: names; destinations are PATH\[:TAG\], oci:PATH\[:TAG\], dir:PATH, oci-archive:FILE\[:TAG\], docker-archive:FILE\[:REPO:TAG\] or docker:\/\/HOST\[:PORT\]\/REPO\[:TAG\]$/],
       ['copy to docker-daemon:', ['copy', src, 'docker-daemon:x:latest'], /cannot copy images to docker-daemon: names/],
       ['unpack from containers-storage:', ['unpack', '--image', 'containers-storage:foo', join(dir, 'b')], /cannot read images from containers-storage: names; sources are PATH\[:TAG\], .*docker:\/\//],
       ['stat of docker-daemon:', ['stat', '--image', 'docker-daemon:busybox:latest'], /cannot read images from docker-daemon: names/],
-      ['copy from dir:', ['copy', `dir:${src}`, join(dir, 'out2')], /cannot read images from dir: names/],
+      ['copy from sif:', ['copy', `sif:${src}`, join(dir, 'out2')], /cannot read images from sif: names/],
     ];
     for (const [name, args, re] of cases) {
       await t.test(name, () => {

@@ -43,7 +43,11 @@ test('parseDestName', async (t) => {
     ['docker:// with a tag', 'docker://h/r:t', { kind: 'docker', path: 'h/r:t', tag: 't' }],
     ['docker:// without a tag is latest', 'docker://h:5000/r', { kind: 'docker', path: 'h:5000/r', tag: 'latest' }],
     ['docker:// with a digest refused', `docker://h/r@sha256:${'a'.repeat(64)}`, 'EUSAGE'],
-    ['docker-archive refused', 'docker-archive:x.tar', 'EUSAGE'],
+    ['docker-archive', 'docker-archive:x.tar', { kind: 'docker-archive', path: 'x.tar' }],
+    ['docker-archive with REPO:TAG', 'docker-archive:x.tar:busybox:v1', { kind: 'docker-archive', path: 'x.tar', repoTag: 'busybox:v1' }],
+    ['docker-archive with a bad REPO:TAG', 'docker-archive:x.tar:Bad Name', 'EUSAGE'],
+    ['dir', 'dir:out', { kind: 'dir', path: 'out' }],
+    ['empty dir', 'dir:', 'EBADREF'],
     ['digest refused', `out@sha256:${'a'.repeat(64)}`, 'EUSAGE'],
   ];
   for (const [name, input, want] of cases) {

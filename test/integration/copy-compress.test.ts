@@ -1,0 +1,116 @@
+// copy --dest-compress gzip|zstd and --dest-decompress: layers in another compression are
+// recompressed while copying (new digests, sizes and media types in a new OCI manifest; config
+// and diff_ids unchanged; layers already in the format kept byte for byte); the copy unpacks to
+// the same tree as the source, skopeo 1.9 reads it, and a layer that does not uncompress to its
+// diff_id is EDIFFID with nothing left at DEST. Needs root (raw unpack keeps owners) and zstd.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { spawnSync } from 'node:child_process';
+import { blobPath, gzip, makeTar, writeLayout } from '../../fixtures/layout.js';
+import { writeRichImage } from '../../fixtures/images.js';
+import { hasCommand, isRoot, runCli, scratchDir } from '../helpers/cli.js';
+import { diffTrees, listTree, unpackTimeDirs } from '../helpers/tree.js';
+import { haveSkopeo, skopeoCopy } from '../helpers/skopeo.js';
+
+const skip = !isRoot() ? 'needs root (raw unpack keeps owners)' : !hasCommand('zstd') ? 'zstd is not installed (apt-get install zstd)' : false;
+const MT = { gzip: 'application/vnd.oci.image.layer.v1.tar+gzip', zstd: 'application/vnd.oci.image.layer.v1.tar+zstd', none: 'application/vnd.oci.image.layer.v1.tar' };
+
+interface Doc {
+  mediaType?: string;
+  config: { digest: string; mediaType: string };
+  layers: { digest: string; size: number; mediaType: string }[];
+}
+
+const json = <T>(p: string): T => JSON.parse(readFileSync(p, 'utf8')) as T;
+const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+/** The manifest a layout's only tag names. */
+function manifestOf(layout: string): Doc {
+  const idx = json<{ manifests: { digest: string }[] }>(join(layout, 'index.json'));
+  return json<Doc>(blobPath(layout, idx.manifests[0]!.digest));
+}
+
+/** The uncompressed tar of a layer blob. */
+function untar(layout: string, l: { digest: string; mediaType: string }): Buffer {
+  const b = readFileSync(blobPath(layout, l.digest));
+  if (l.mediaType.endsWith('+gzip')) return gunzipSync(b);
+  if (l.mediaType.endsWith('+zstd')) return spawnSync('zstd', ['-d', '-q', '-c'], { input: b, maxBuffer: 1 << 30 }).stdout;
+  return b;
+}
+
+test('copy --dest-compress / --dest-decompress', { skip }, async (t) => {
+  const dir = scratchDir('copy-compress');
+  try {
+    const src = join(dir, 'src');
+    writeRichImage(src, 'mixed', ['gzip', 'zstd', 'none']);
+    const srcManifest = manifestOf(src);
+    const ref = join(dir, 'ref');
+    const r0 = runCli(['raw', 'unpack', '--image', `${src}:mixed`, ref]);
+    assert.equal(r0.status, 0, r0.stderr);
+    const want = listTree(ref, { xattrs: false });
+    const cases: { name: string; flags: string[]; format: 'gzip' | 'zstd' | 'none' }[] = [
+      { name: '--dest-compress zstd', flags: ['--dest-compress', 'zstd'], format: 'zstd' },
+      { name: '--dest-compress gzip', flags: ['--dest-compress', 'gzip'], format: 'gzip' },
+      { name: '--dest-compress-format gzip (skopeo spelling)', flags: ['--dest-compress-format', 'gzip'], format: 'gzip' },
+      { name: '--dest-decompress', flags: ['--dest-decompress'], format: 'none' },
+    ];
+    for (const [i, c] of cases.entries()) {
+      await t.test(c.name, () => {
+        const out = join(dir, `out-${i}`);
+        const r = runCli(['copy', ...c.flags, `${src}:mixed`, `${out}:x`]);
+        assert.equal(r.status, 0, r.stderr);
+        const m = manifestOf(out);
+        assert.equal(m.config.digest, srcManifest.config.digest, 'config (and so diff_ids) unchanged');
+        const cfg = json<{ rootfs: { diff_ids: string[] } }>(blobPath(out, m.config.digest));
+        for (const [k, l] of m.layers.entries()) {
+          assert.equal(l.mediaType, MT[c.format], `layer ${k} media type`);
+          assert.equal(sha(untar(out, l)), cfg.rootfs.diff_ids[k], `layer ${k} uncompresses to its diff_id`);
+          assert.equal(readFileSync(blobPath(out, l.digest)).length, l.size, `layer ${k} size`);
+          const old = srcManifest.layers[k]!;
+          if (old.mediaType === MT[c.format]) assert.equal(l.digest, old.digest, `layer ${k} already ${c.format}: kept`);
+          else assert.notEqual(l.digest, old.digest, `layer ${k} recompressed`);
+        }
+        const tree = join(dir, `tree-${i}`);
+        const u = runCli(['raw', 'unpack', '--image', `${out}:x`, tree]);
+        assert.equal(u.status, 0, u.stderr);
+        assert.deepEqual(diffTrees(want, listTree(tree, { xattrs: false }), unpackTimeDirs(want)), []);
+        rmSync(tree, { recursive: true, force: true });
+        if (haveSkopeo) skopeoCopy([`oci:${out}:x`, `dir:${join(dir, `skopeo-${i}`)}`]); // skopeo verifies every digest
+        assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('.ocibundle-')), [], 'no work directory left');
+      });
+    }
+    await t.test('into dir: as well', () => {
+      const out = join(dir, 'as-dir');
+      const r = runCli(['copy', '--dest-compress', 'zstd', `${src}:mixed`, `dir:${out}`]);
+      assert.equal(r.status, 0, r.stderr);
+      const m = json<Doc>(join(out, 'manifest.json'));
+      assert.deepEqual(m.layers.map((l) => l.mediaType), [MT.zstd, MT.zstd, MT.zstd]);
+      for (const l of m.layers) assert.ok(existsSync(join(out, l.digest.slice(7))));
+    });
+    await t.test('a layer that does not uncompress to its diff_id: EDIFFID, nothing at DEST', async () => {
+      const lying = join(dir, 'lying');
+      const layer = gzip(await makeTar([{ name: 'f', data: 'real\n' }]));
+      writeLayout(lying, { images: [{ tag: 'x', layers: [layer], diffIds: [sha(Buffer.from('another tar'))] }] });
+      const out = join(dir, 'lying-out');
+      const r = runCli(['copy', '--dest-compress', 'zstd', `${lying}:x`, `${out}:x`]);
+      assert.equal(r.status, 4, r.stderr);
+      assert.match(r.stderr, /^ocibundle: EDIFFID: [^\n]*\n$/);
+      assert.equal(existsSync(out), false);
+      assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('.ocibundle-')), [], 'no work directory left');
+    });
+    await t.test('bad flags are EUSAGE', () => {
+      for (const flags of [['--dest-compress', 'lz4'], ['--dest-compress', 'gzip', '--dest-decompress']]) {
+        const r = runCli(['copy', ...flags, `${src}:mixed`, join(dir, 'never')]);
+        assert.equal(r.status, 2, r.stderr);
+        assert.match(r.stderr, /^ocibundle: EUSAGE: /);
+      }
+      assert.equal(existsSync(join(dir, 'never')), false);
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
