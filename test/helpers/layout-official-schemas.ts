@@ -1,4 +1,4 @@
-// Loads the official image-spec JSON schemas (draft-04, from ../shared/spec-schemas) with
+// Loads the official image-spec JSON schemas (draft-04, from ../shared/spec-schemas or Debian) with
 // ajv-draft-04 (a devDependency) for tests that check fixtures against them. Formats are
 // not checked (the product does not rely on them either).
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
@@ -7,8 +7,11 @@ import { fileURLToPath } from 'node:url';
 import AjvDraft04 from 'ajv-draft-04';
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** shared/spec-schemas/image-spec beside the checkout (dist/test/helpers -> ../../../../shared). */
-export const OFFICIAL_DIR = resolve(process.env['OCIBUNDLE_SHARED'] ?? resolve(here, '..', '..', '..', '..', 'shared'), 'spec-schemas', 'image-spec');
+/** Debian's copy of the image-spec schemas (golang-github-opencontainers-image-spec-dev), which CI installs. */
+const DEBIAN_IMAGE_SCHEMAS = '/usr/share/gocode/src/github.com/opencontainers/image-spec/schema';
+const SHARED_DIR = resolve(process.env['OCIBUNDLE_SHARED'] ?? resolve(here, '..', '..', '..', '..', 'shared'), 'spec-schemas', 'image-spec');
+/** shared/spec-schemas/image-spec beside the checkout (dist/test/helpers -> ../../../../shared), else Debian's copy. */
+export const OFFICIAL_DIR = !existsSync(join(SHARED_DIR, 'image-manifest-schema.json')) && existsSync(join(DEBIAN_IMAGE_SCHEMAS, 'image-manifest-schema.json')) ? DEBIAN_IMAGE_SCHEMAS : SHARED_DIR;
 
 export type Official = 'config' | 'manifest' | 'index' | 'layout';
 const FILES: Record<Official, string> = {
@@ -18,12 +21,16 @@ const FILES: Record<Official, string> = {
   layout: 'image-layout-schema.json',
 };
 
-/** Drops draft-04 `id`s: the files refer to each other by file name, which then resolves by key. */
+/** Drops draft-04 `id`s (the files refer to each other by file name, which then resolves by key); one spelling of the meta-schema. */
 function stripIds(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(stripIds);
   if (typeof v !== 'object' || v === null) return v;
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) if (!(k === 'id' && typeof x === 'string')) out[k] = stripIds(x);
+  for (const [k, x] of Object.entries(v)) {
+    if (k === 'id' && typeof x === 'string') continue;
+    // Debian's image-spec 1.1.0-rc2 names the meta-schema over https; ajv-draft-04 knows it by http
+    out[k] = k === '$schema' && typeof x === 'string' ? x.replace(/^https:/, 'http:') : stripIds(x);
+  }
   return out;
 }
 

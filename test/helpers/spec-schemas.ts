@@ -1,4 +1,4 @@
-// Loads the official runtime-spec JSON schemas (draft-04) from the shared reference folder
+// Loads the official runtime-spec JSON schemas (draft-04) from the shared reference folder (or Debian)
 // with ajv-draft-04, for tests only: the product carries its own schema (src/spec/schema.ts).
 import { createRequire } from 'node:module';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -10,7 +10,13 @@ interface ValidateFn {
   errors?: { instancePath: string; message?: string }[] | null;
 }
 
-/** /work/shared/spec-schemas/runtime-spec, found from this file up to the repo's parent. */
+/** Debian's copy of the runtime-spec schemas (golang-github-opencontainers-specs-dev), which CI installs. */
+export const DEBIAN_RUNTIME_SCHEMAS = '/usr/share/gocode/src/github.com/opencontainers/runtime-spec/schema';
+
+/**
+ * The official runtime-spec schemas: shared/spec-schemas/runtime-spec found from this file up
+ * to the repo's parent, else Debian's packaged copy; null when neither is there.
+ */
 export function officialSchemaDir(): string | null {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
@@ -18,7 +24,7 @@ export function officialSchemaDir(): string | null {
     if (existsSync(join(cand, 'config-schema.json'))) return cand;
     dir = dirname(dir);
   }
-  return null;
+  return existsSync(join(DEBIAN_RUNTIME_SCHEMAS, 'config-schema.json')) ? DEBIAN_RUNTIME_SCHEMAS : null;
 }
 
 let cached: ValidateFn | undefined;
