@@ -19,6 +19,14 @@ export interface BenchOptions {
   /** no layer-store rows (100 overlay bundles, empty store, warm store) */
   skipStore: boolean;
   check: boolean;
+  /** no start-up group (node -e 0, --version, ls of busybox) */
+  skipStartup: boolean;
+  /** no busybox groups (CLI unpack on the fs under test and tmpfs, the in-process loop) */
+  skipBusybox: boolean;
+  /** unpack() calls of busybox in one process, per fs (0: none) */
+  inproc: number;
+  /** no 1M-empty-files layer */
+  skipManyFiles: boolean;
   help: boolean;
 }
 
@@ -35,11 +43,15 @@ export const USAGE = `usage: npm run bench -- [options]
   -t, --layout-tags N    tags in the layout for ls/tag/rm (default 10000)
   -S, --skip-layout      do not time ls/tag/rm
   -O, --skip-store       do not time the layer-store rows (overlay bundles, empty/warm store)
+  -T, --skip-startup     do not time start-up (node -e 0, --version, ls of busybox)
+  -B, --skip-busybox     do not time busybox unpacks (CLI on the fs and tmpfs, in-process loop)
+  -n, --inproc N         in-process unpack() calls of busybox per fs (default 1000; 0: none)
+  -M, --skip-many-files  do not time the layer of 1,000,000 empty files
   -k, --check            exit 1 when a performance target is missed, printing each verdict
   -h, --help             this text
 Environment: IMAGES (default /tmp/ocibundle-images), OCIBUNDLE (default bin/ocibundle).`;
 
-const OPTSTRING = ':i:(images)r:(runs)f:(fs)c:(cases)j:(json)t:(layout-tags)S(skip-layout)O(skip-store)k(check)h(help)';
+const OPTSTRING = ':i:(images)r:(runs)f:(fs)c:(cases)j:(json)t:(layout-tags)S(skip-layout)O(skip-store)T(skip-startup)B(skip-busybox)n:(inproc)M(skip-many-files)k(check)h(help)';
 const IMAGE_NAME = /^[a-z0-9][a-z0-9._-]*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?$/;
 
 function usage(message: string): OciBundleError {
@@ -65,6 +77,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     skipLayout: false,
     skipStore: false,
     check: false,
+    skipStartup: false,
+    skipBusybox: false,
+    inproc: 1000,
+    skipManyFiles: false,
     help: false,
   };
   // BasicParser skips the first `optind` elements; hand it the array as is, starting at 0.
@@ -109,6 +125,18 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         break;
       case 'k':
         opts.check = true;
+        break;
+      case 'T':
+        opts.skipStartup = true;
+        break;
+      case 'B':
+        opts.skipBusybox = true;
+        break;
+      case 'n':
+        opts.inproc = arg === '0' ? 0 : positiveInt('inproc', arg, 100_000);
+        break;
+      case 'M':
+        opts.skipManyFiles = true;
         break;
       case 'h':
         opts.help = true;

@@ -60,7 +60,17 @@ export interface UnpackContext {
   /** the ocibundle launcher */
   ocibundle: string;
   layers: readonly LayerFile[];
+  /**
+   * The layers decompressed onto tmpfs before timing (in order): given, the write-only floor
+   * (`tar -xf` of them), the sha256 floor (blobs and tars) and the ratio to the physical limit
+   * (max of the write-only and decompress-only floors) are added.
+   */
+  staged?: readonly string[];
 }
+
+/** Ids of the physical-limit floors: writes only, sha256 only. */
+export const WRITE_FLOOR = 'write-only';
+export const SHA_FLOOR = 'sha256';
 
 /** Every unpack case of one image, in the order they alternate. */
 export function unpackCases(ctx: UnpackContext): BenchCase[] {
@@ -70,7 +80,7 @@ export function unpackCases(ctx: UnpackContext): BenchCase[] {
   const out = shq(ctx.out);
   const rootfs = shq(`${ctx.out}/rootfs`);
   const ob = shq(ctx.ocibundle);
-  const cmp = { floorId: ids.floor, umociId: 'umoci' };
+  const cmp = { floorId: ids.floor, umociId: 'umoci', ...(ctx.staged ? { physIds: { write: WRITE_FLOOR, decompress: ids.decompress } } : {}) };
   const umociFail = kind === 'gzip' ? {} : { failureMeans: 'unsupported' as const };
   // `|| exit` so a failing layer fails the case; pipefail so a failing decompressor does too.
   const perLayer = (f: (l: LayerFile) => string): string =>
@@ -116,6 +126,38 @@ export function unpackCases(ctx: UnpackContext): BenchCase[] {
       script: `set -o pipefail; ${perLayer(decompressLayer)}`,
       ...cmp,
     },
+    ...(ctx.staged ? physicalFloors(ctx.staged, ctx.layers, rootfs, cmp) : []),
+  ];
+}
+
+function physicalFloors(staged: readonly string[], layers: readonly LayerFile[], rootfs: string, cmp: Omit<BenchCase, 'id' | 'display' | 'script'>): BenchCase[] {
+  const tars = staged.map(shq);
+  return [
+    {
+      id: WRITE_FLOOR,
+      display: 'tar -xf T per layer (T: the layer decompressed on tmpfs beforehand)',
+      script: `mkdir -p ${rootfs} && { ${tars.map((t) => `tar -xf ${t} -C ${rootfs} || exit 1`).join('; ')}; }`,
+      ...cmp,
+    },
+    {
+      id: SHA_FLOOR,
+      display: 'sha256sum of every blob and decompressed layer',
+      script: `sha256sum ${[...layers.map((l) => shq(l.path)), ...tars].join(' ')} > /dev/null`,
+      ...cmp,
+    },
+  ];
+}
+
+/** The start-up group: node itself, `--version`, `ls` of a small layout, and umoci's ls. */
+export function startupCases(ctx: { ocibundle: string; layout: string }): BenchCase[] {
+  const ob = shq(ctx.ocibundle);
+  const L = shq(ctx.layout);
+  const cmp = { floorId: 'node-e0', umociId: 'umoci-ls' };
+  return [
+    { id: 'node-e0', display: 'node -e 0', script: 'exec node -e 0', ...cmp },
+    { id: 'ocibundle-version', display: 'ocibundle --version', script: `exec ${ob} --version`, ...cmp },
+    { id: 'ocibundle-ls', display: 'ocibundle ls --layout L', script: `exec ${ob} ls --layout ${L}`, ...cmp },
+    { id: 'umoci-ls', display: 'umoci ls --layout L', script: `exec umoci ls --layout ${L}`, ...cmp },
   ];
 }
 

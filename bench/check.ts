@@ -1,5 +1,6 @@
-// The performance targets of issue 5 and their verdicts for `--check`: unpack time against
-// the tar floor, peak RSS on big, ls/tag/rm latency on the many-tag layout. Pure: reads
+// The performance targets of issues 5 and 11 and their verdicts for `--check`: unpack time
+// against the tar floor and umoci, start-up against `node -e 0`, peak RSS on big and on 1M
+// entries, ls/tag/rm latency on the many-tag layout. Pure: reads
 // summaries, decides pass/miss/skip; the exit status is run.ts's.
 import { findSummary } from './summary.js';
 import { fmtRatio, fmtSeconds } from './table.js';
@@ -9,7 +10,7 @@ export interface Target {
   name: string;
   group: string;
   caseId: string;
-  measure: 'ratioFloor' | 'peakRssMb' | 'medianS';
+  measure: 'ratioFloor' | 'ratioUmoci' | 'peakRssMb' | 'medianS';
   limit: number;
   /** true: value must be strictly below the limit; false: at most the limit */
   strict: boolean;
@@ -25,6 +26,9 @@ export interface Verdict {
 }
 
 export const LAYOUT_TARGET_TAGS = 10000;
+export const STARTUP_GROUP = 'startup';
+export const BUSYBOX_TMPFS_GROUP = 'busybox (tmpfs)';
+export const MANY_FILES_GROUP = '1M empty files (tmpfs)';
 
 export function layoutGroupName(tags: number): string {
   return `layout-${tags}-tags`;
@@ -33,11 +37,17 @@ export function layoutGroupName(tags: number): string {
 /** Every target of the issue; the layout ones name the group of the layout actually timed. */
 export function standardTargets(layoutTags: number): Target[] {
   const lg = layoutGroupName(layoutTags);
+  const atMost = (name: string, group: string, caseId: string, measure: Target['measure'], limit: number): Target => ({ name, group, caseId, measure, limit, strict: false });
   return [
-    { name: 'ocibundle unpack of big <= 1.0x tar -xzf floor', group: 'big', caseId: 'ocibundle', measure: 'ratioFloor', limit: 1.0, strict: false },
-    { name: 'ocibundle unpack of debian <= 1.0x tar -xzf floor', group: 'debian', caseId: 'ocibundle', measure: 'ratioFloor', limit: 1.0, strict: false },
-    { name: 'ocibundle unpack of big-zstd <= 1.0x zstd -dc | tar -x floor', group: 'big-zstd', caseId: 'ocibundle', measure: 'ratioFloor', limit: 1.0, strict: false },
-    { name: 'ocibundle unpack of big peak RSS <= 100 MB', group: 'big', caseId: 'ocibundle', measure: 'peakRssMb', limit: 100, strict: false },
+    atMost('ocibundle --version <= 1.3x node -e 0', STARTUP_GROUP, 'ocibundle-version', 'ratioFloor', 1.3),
+    atMost('ocibundle ls of busybox <= 1.3x node -e 0', STARTUP_GROUP, 'ocibundle-ls', 'ratioFloor', 1.3),
+    atMost('ocibundle unpack of busybox (loop fs) <= 1.0x umoci', 'busybox', 'ocibundle', 'ratioUmoci', 1.0),
+    atMost('ocibundle unpack of busybox (tmpfs) <= 1.0x umoci', BUSYBOX_TMPFS_GROUP, 'ocibundle', 'ratioUmoci', 1.0),
+    atMost('ocibundle unpack of big <= 0.6x tar -xzf floor', 'big', 'ocibundle', 'ratioFloor', 0.6),
+    atMost('ocibundle unpack of debian <= 0.7x tar -xzf floor', 'debian', 'ocibundle', 'ratioFloor', 0.7),
+    atMost('ocibundle unpack of big-zstd <= 1.0x zstd -dc | tar -x floor', 'big-zstd', 'ocibundle', 'ratioFloor', 1.0),
+    atMost('ocibundle unpack of big peak RSS <= 100 MB', 'big', 'ocibundle', 'peakRssMb', 100),
+    atMost('ocibundle unpack of 1M empty files peak RSS <= 100 MB', MANY_FILES_GROUP, 'ocibundle', 'peakRssMb', 100),
     ...['ls', 'tag', 'rm'].map((op) => ({
       name: `ocibundle ${op} on ${layoutTags} tags < 0.5 s`,
       group: lg,
@@ -50,7 +60,7 @@ export function standardTargets(layoutTags: number): Target[] {
 }
 
 function show(measure: Target['measure'], v: number): string {
-  if (measure === 'ratioFloor') return fmtRatio(v);
+  if (measure === 'ratioFloor' || measure === 'ratioUmoci') return fmtRatio(v);
   if (measure === 'peakRssMb') return `${v.toFixed(1)} MB`;
   return `${fmtSeconds(v)} s`;
 }

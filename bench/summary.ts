@@ -47,6 +47,11 @@ export function summarize(results: readonly CaseResult[]): CaseSummary[] {
     if (row === undefined) return;
     if (r.floorId !== undefined) row.ratioFloor = ratio(row.medianS, byKey.get(`${r.group}\0${r.floorId}`)?.medianS);
     if (r.umociId !== undefined) row.ratioUmoci = ratio(row.medianS, byKey.get(`${r.group}\0${r.umociId}`)?.medianS);
+    if (r.physIds !== undefined) {
+      const w = byKey.get(`${r.group}\0${r.physIds.write}`)?.medianS;
+      const d = byKey.get(`${r.group}\0${r.physIds.decompress}`)?.medianS;
+      row.ratioPhys = w == null || d == null ? null : ratio(row.medianS, Math.max(w, d));
+    }
   });
   return rows;
 }

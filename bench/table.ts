@@ -22,8 +22,8 @@ export function cell(s: string): string {
 }
 
 export const TABLE_HEAD = [
-  '| image | case | status | median s | min-max s | peak RSS MB | user+sys s | x floor | x umoci |',
-  '|---|---|---|---:|---:|---:|---:|---:|---:|',
+  '| image | case | status | median s | min-max s | peak RSS MB | user+sys s | x floor | x umoci | x max(write, dc) |',
+  '|---|---|---|---:|---:|---:|---:|---:|---:|---:|',
 ];
 
 export function tableRow(s: CaseSummary): string {
@@ -31,7 +31,7 @@ export function tableRow(s: CaseSummary): string {
   const status = s.status === 'ok' ? 'ok' : `${s.status} (${s.okRuns}/${s.runs})`;
   return `| ${cell(s.group)} | ${cell(s.caseId)} | ${status} | ${fmtSeconds(s.medianS)} | ${range} | ${fmtMb(
     s.peakRssMb,
-  )} | ${fmtSeconds(s.cpuS)} | ${fmtRatio(s.ratioFloor)} | ${fmtRatio(s.ratioUmoci)} |`;
+  )} | ${fmtSeconds(s.cpuS)} | ${fmtRatio(s.ratioFloor)} | ${fmtRatio(s.ratioUmoci)} | ${fmtRatio(s.ratioPhys ?? null)} |`;
 }
 
 export function renderTable(rows: readonly CaseSummary[]): string {

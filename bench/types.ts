@@ -13,6 +13,8 @@ export interface BenchCase {
   floorId?: string;
   /** id of the umoci case this one is compared with */
   umociId?: string;
+  /** the physical limit: ids of the write-only and decompress-only floors of the same group */
+  physIds?: { write: string; decompress: string };
   /** a failure means "this tool cannot do it" rather than "broken" (umoci on zstd) */
   failureMeans?: 'unsupported';
 }
@@ -41,6 +43,7 @@ export interface CaseResult {
   display: string;
   floorId?: string;
   umociId?: string;
+  physIds?: { write: string; decompress: string };
   failureMeans?: 'unsupported';
   samples: RunSample[];
 }
@@ -64,5 +67,7 @@ export interface CaseSummary {
   ratioFloor: number | null;
   /** median / median of the umoci case it is compared with */
   ratioUmoci: number | null;
+  /** median / max(median of the write-only floor, median of the decompress-only floor) */
+  ratioPhys?: number | null;
   error?: string;
 }

@@ -16,7 +16,7 @@ describe('parseBenchArgs accepts', () => {
     {
       name: 'no arguments: the defaults',
       argv: [],
-      want: { images: DEFAULT_IMAGES, runs: 3, fs: { kind: 'loop' }, cases: undefined, json: undefined, layoutTags: 10000, skipLayout: false, skipStore: false, check: false, help: false },
+      want: { images: DEFAULT_IMAGES, runs: 3, fs: { kind: 'loop' }, cases: undefined, json: undefined, layoutTags: 10000, skipLayout: false, skipStore: false, check: false, skipStartup: false, skipBusybox: false, inproc: 1000, skipManyFiles: false, help: false },
     },
     { name: 'long options with separate values', argv: ['--images', 'debian', '--runs', '1'], want: { images: ['debian'], runs: 1 } },
     { name: 'long options with =', argv: ['--images=debian,big', '--runs=5'], want: { images: ['debian', 'big'], runs: 5 } },
@@ -31,6 +31,9 @@ describe('parseBenchArgs accepts', () => {
     { name: 'flags', argv: ['--skip-layout', '--check'], want: { skipLayout: true, check: true } },
     { name: 'bundled short flags', argv: ['-Sk'], want: { skipLayout: true, check: true } },
     { name: 'skip the store rows', argv: ['--skip-store', '-O'], want: { skipStore: true } },
+    { name: 'skip the issue-11 groups', argv: ['-T', '--skip-busybox', '-M'], want: { skipStartup: true, skipBusybox: true, skipManyFiles: true } },
+    { name: '--inproc N, and 0 for none', argv: ['--inproc', '50'], want: { inproc: 50 } },
+    { name: '--inproc 0', argv: ['-n0'], want: { inproc: 0 } },
     { name: '--help', argv: ['--help'], want: { help: true } },
     { name: 'the last of a repeated option wins', argv: ['--runs', '2', '--runs', '7'], want: { runs: 7 } },
   ];

@@ -38,11 +38,14 @@ describe('number formats', () => {
 
 describe('table rows', () => {
   test('an ok row', () => {
-    assert.equal(tableRow(base), '| debian | ocibundle | ok | 2.046 | 1.900-2.310 | 80 | 3.200 | 1.04x | 0.50x |');
+    assert.equal(tableRow(base), '| debian | ocibundle | ok | 2.046 | 1.900-2.310 | 80 | 3.200 | 1.04x | 0.50x | - |');
   });
   test('a failed row shows runs and dashes', () => {
     const r = tableRow({ ...base, status: 'failed', okRuns: 0, medianS: null, minS: null, maxS: null, peakRssMb: null, cpuS: null, ratioFloor: null, ratioUmoci: null });
-    assert.equal(r, '| debian | ocibundle | failed (0/3) | - | - | - | - | - | - |');
+    assert.equal(r, '| debian | ocibundle | failed (0/3) | - | - | - | - | - | - | - |');
+  });
+  test('the ratio to the physical limit', () => {
+    assert.match(tableRow({ ...base, ratioPhys: 1.234 }), /\| 1\.23x \|$/);
   });
   test('a case id with a pipe keeps the column count', () => {
     assert.equal(columns(tableRow({ ...base, caseId: 'a|b' })), columns(TABLE_HEAD[0]!));
