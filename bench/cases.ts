@@ -95,6 +95,12 @@ export function unpackCases(ctx: UnpackContext): BenchCase[] {
       ...cmp,
     },
     {
+      id: 'ocibundle-no-mtree',
+      display: 'ocibundle unpack --no-mtree --image L:latest OUT',
+      script: `exec ${ob} unpack --no-mtree --image ${ref} ${out}`,
+      ...cmp,
+    },
+    {
       id: 'ocibundle-raw',
       display: 'ocibundle raw unpack --image L:latest OUT/rootfs',
       script: `mkdir -p ${out} && exec ${ob} raw unpack --image ${ref} ${rootfs}`,

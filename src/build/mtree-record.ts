@@ -11,12 +11,12 @@ import type { Mtree, MtreeEntry, MtreeType } from './mtree-spec.js';
 
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
-interface Node {
-  e: MtreeEntry;
-  /** Child names (directories only). */
-  kids?: Set<string>;
-  implicit?: boolean;
-}
+/**
+ * The xattrs of every entry that has none: one shared, never-written map instead of one per
+ * entry (a million-entry layer would otherwise hold a million empty maps). Entries with
+ * xattrs get their own.
+ */
+const NO_XATTRS: Map<string, string> = new Map();
 
 const KIND: Record<Applied['kind'], MtreeType> = { file: 'file', dir: 'dir', symlink: 'link', char: 'char', block: 'block', fifo: 'fifo' };
 
@@ -34,7 +34,12 @@ interface Pending {
 }
 
 export class MtreeRecorder implements ApplyObserver {
-  private readonly nodes = new Map<string, Node>();
+  /** The model: path -> entry (hardlinks share one entry object); it becomes the Mtree. */
+  private readonly nodes: Mtree = new Map();
+  /** Child names of each directory of the model. */
+  private readonly kids = new Map<string, Set<string>>();
+  /** Directories the applier made as missing parents: lstat'ed at the end. */
+  private readonly implicit = new Set<string>();
   private hash: Hash | null = null;
   /** Why the model cannot be trusted (null while it can). */
   lost: string | null = null;
@@ -58,13 +63,25 @@ export class MtreeRecorder implements ApplyObserver {
   }
 
   constructor() {
-    this.nodes.set('.', { e: { type: 'dir', xattrs: new Map() }, kids: new Set(), implicit: true });
+    this.setDir('.', { type: 'dir', xattrs: NO_XATTRS });
+    this.implicit.add('.');
+  }
+
+  private setDir(path: string, e: MtreeEntry): void {
+    this.nodes.set(path, e);
+    this.kids.set(path, new Set());
+  }
+
+  private static xattrsOf(a: Applied): Map<string, string> {
+    if (a.xattrs.size === 0) return NO_XATTRS;
+    const m = new Map<string, string>();
+    for (const [k, v] of a.xattrs) m.set(k, v.toString('base64'));
+    return m;
   }
 
   put(path: string, a: Applied): void {
     const type = KIND[a.kind];
-    const e: MtreeEntry = { type, mode: a.mode, uid: a.uid, gid: a.gid, tarTime: a.mtime.sec, xattrs: new Map() };
-    if (type === 'file' || type === 'dir') for (const [k, v] of a.xattrs) e.xattrs.set(k, v.toString('base64'));
+    const e: MtreeEntry = { type, mode: a.mode, uid: a.uid, gid: a.gid, tarTime: a.mtime.sec, xattrs: type === 'file' || type === 'dir' ? MtreeRecorder.xattrsOf(a) : NO_XATTRS };
     if (type !== 'dir') e.nlink = 1;
     if (type === 'link') e.link = a.link ?? '';
     if (type === 'link') e.size = Buffer.byteLength(e.link!);
@@ -77,14 +94,15 @@ export class MtreeRecorder implements ApplyObserver {
       this.hash = null;
     } else if (type !== 'dir') e.size = 0;
     const old = this.nodes.get(path);
-    if (old && old.e.type === 'dir' && type === 'dir') {
-      old.e = e;
-      old.implicit = false;
+    if (old && old.type === 'dir' && type === 'dir') {
+      this.nodes.set(path, e);
+      this.implicit.delete(path);
       return;
     }
     if (old) this.remove(path);
     if (!this.attach(path)) return;
-    this.nodes.set(path, type === 'dir' ? { e, kids: new Set() } : { e });
+    if (type === 'dir') this.setDir(path, e);
+    else this.nodes.set(path, e);
   }
 
   data(chunk: Buffer): void {
@@ -93,36 +111,40 @@ export class MtreeRecorder implements ApplyObserver {
 
   link(path: string, target: string): void {
     const t = this.nodes.get(target);
-    if (!t || t.e.type === 'dir') {
+    if (!t || t.type === 'dir') {
       this.untracked(`hardlink ${path} names ${target}, which the model does not hold`);
       return;
     }
     if (this.nodes.has(path)) this.remove(path);
     if (!this.attach(path)) return;
-    t.e.nlink = (t.e.nlink ?? 1) + 1;
-    this.nodes.set(path, { e: t.e });
+    t.nlink = (t.nlink ?? 1) + 1;
+    this.nodes.set(path, t);
   }
 
   remove(path: string): void {
     const n = this.nodes.get(path);
     if (!n) return; // not in the model: nothing to forget (a removed implicit name)
-    const drop = (p: string, node: Node) => {
-      if (node.kids) for (const k of node.kids) {
+    const drop = (p: string, e: MtreeEntry) => {
+      const kids = this.kids.get(p);
+      if (kids) for (const k of kids) {
         const cp = p === '.' ? k : `${p}/${k}`;
         const c = this.nodes.get(cp);
         if (c) drop(cp, c);
       }
-      if (node.e.type !== 'dir' && node.e.nlink !== undefined && node.e.nlink > 1) node.e.nlink--;
+      if (e.type !== 'dir' && e.nlink !== undefined && e.nlink > 1) e.nlink--;
       this.nodes.delete(p);
+      this.kids.delete(p);
+      this.implicit.delete(p);
     };
     drop(path, n);
     const [parent, name] = split(path);
-    this.nodes.get(parent)?.kids?.delete(name);
+    this.kids.get(parent)?.delete(name);
   }
 
   implicitDir(path: string): void {
     if (this.nodes.has(path) || !this.attach(path)) return;
-    this.nodes.set(path, { e: { type: 'dir', xattrs: new Map() }, kids: new Set(), implicit: true });
+    this.setDir(path, { type: 'dir', xattrs: NO_XATTRS });
+    this.implicit.add(path);
   }
 
   untracked(why: string): void {
@@ -131,12 +153,12 @@ export class MtreeRecorder implements ApplyObserver {
 
   private attach(path: string): boolean {
     const [parent, name] = split(path);
-    const p = this.nodes.get(parent);
-    if (!p?.kids) {
+    const kids = this.kids.get(parent);
+    if (!kids) {
       this.untracked(`${path} has no directory parent in the model`);
       return false;
     }
-    p.kids.add(name);
+    kids.add(name);
     return true;
   }
 
@@ -149,19 +171,20 @@ export class MtreeRecorder implements ApplyObserver {
     }
     this.pending = [];
     this.streamed = null;
-    const out: Mtree = new Map();
-    for (const [p, n] of this.nodes) {
-      if (n.implicit) {
-        const st = fs.lstat(p);
-        if (st === null || st.kind !== 'dir') {
-          this.untracked(`${p} is not a directory on disk`);
-          continue;
-        }
-        n.e = { type: 'dir', mode: st.mode, uid: st.uid, gid: st.gid, tarTime: st.mtime.sec, xattrs: new Map() };
-        for (const [k, v] of fs.listXattrs(p)) n.e.xattrs.set(k, v.toString('base64'));
+    this.kids.clear();
+    for (const p of this.implicit) {
+      const st = fs.lstat(p);
+      if (st === null || st.kind !== 'dir') {
+        this.untracked(`${p} is not a directory on disk`);
+        this.nodes.delete(p);
+        continue;
       }
-      out.set(p, n.e);
+      const xattrs = fs.listXattrs(p);
+      const e: MtreeEntry = { type: 'dir', mode: st.mode, uid: st.uid, gid: st.gid, tarTime: st.mtime.sec, xattrs: xattrs.size === 0 ? NO_XATTRS : new Map() };
+      for (const [k, v] of xattrs) e.xattrs.set(k, v.toString('base64'));
+      this.nodes.set(p, e);
     }
-    return out;
+    this.implicit.clear();
+    return this.nodes;
   }
 }

@@ -42,7 +42,7 @@ describe('unpackCases', () => {
   const ctx = { layout: '/fs/layouts/deb ian', tag: 'latest', out: '/fs/out', ocibundle: '/repo/bin/ocibundle' };
   test('gzip image: the six cases, umoci failures are failures', () => {
     const cs = unpackCases({ ...ctx, layers: [{ path: '/b/1', compression: 'gzip' }, { path: '/b/2', compression: 'gzip' }] });
-    assert.deepEqual(cs.map((c) => c.id), ['ocibundle', 'ocibundle-raw', 'umoci', 'umoci-raw', 'tar-xzf', 'gzip-dc']);
+    assert.deepEqual(cs.map((c) => c.id), ['ocibundle', 'ocibundle-no-mtree', 'ocibundle-raw', 'umoci', 'umoci-raw', 'tar-xzf', 'gzip-dc']);
     for (const c of cs) {
       assert.equal(c.floorId, 'tar-xzf');
       assert.equal(c.umociId, 'umoci');
@@ -56,7 +56,7 @@ describe('unpackCases', () => {
   });
   test('zstd image: zstd floors, umoci failure means unsupported', () => {
     const cs = unpackCases({ ...ctx, layers: [{ path: '/b/1', compression: 'zstd' }] });
-    assert.deepEqual(cs.map((c) => c.id), ['ocibundle', 'ocibundle-raw', 'umoci', 'umoci-raw', 'zstd+tar', 'zstd-dc']);
+    assert.deepEqual(cs.map((c) => c.id), ['ocibundle', 'ocibundle-no-mtree', 'ocibundle-raw', 'umoci', 'umoci-raw', 'zstd+tar', 'zstd-dc']);
     assert.equal(cs.find((c) => c.id === 'umoci')?.failureMeans, 'unsupported');
     assert.match(cs.find((c) => c.id === 'zstd+tar')?.script ?? '', /pipefail.*zstd -dcq \/b\/1 \| tar -x -C \/fs\/out\/rootfs/);
     assert.deepEqual(floorIds('zstd'), { floor: 'zstd+tar', decompress: 'zstd-dc' });
@@ -66,6 +66,13 @@ describe('unpackCases', () => {
     const floor = cs.find((c) => c.id === 'tar-x')?.script ?? '';
     assert.match(floor, /tar -xzf \/b\/1 .*zstd -dcq \/b\/2 \| tar -x .*tar -xf \/b\/3 /);
     assert.match(cs.find((c) => c.id === 'decompress')?.script ?? '', /cat \/b\/3 > \/dev\/null/);
+  });
+  test('staged layers add the write-only and sha256 floors and the physical-limit ratio', () => {
+    const cs = unpackCases({ ...ctx, layers: [{ path: '/b/1', compression: 'gzip' }], staged: ['/shm/0.tar'] });
+    assert.deepEqual(cs.slice(-2).map((c) => c.id), ['write-only', 'sha256']);
+    assert.match(cs.at(-2)!.script, /tar -xf \/shm\/0\.tar -C \/fs\/out\/rootfs/);
+    assert.match(cs.at(-1)!.script, /sha256sum \/b\/1 \/shm\/0\.tar/);
+    for (const c of cs) assert.deepEqual(c.physIds, { write: 'write-only', decompress: 'gzip-dc' });
   });
   test('a failing layer fails the floor case (run through bash)', () => {
     const [floor] = unpackCases({ ...ctx, layers: [{ path: '/nonexistent/ocibundle-bench-layer', compression: 'gzip' }] }).filter((c) => c.id === 'gzip-dc');
