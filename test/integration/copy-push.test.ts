@@ -2,11 +2,12 @@
 // (POST, PATCH..., PUT) uploads, HEAD checks that skip what the registry has, a cross-repository
 // mount when the source is another repository of the same registry, manifests by digest and
 // the tag last; read back by skopeo and by ocibundle. Basic auth (htpasswd) and bearer tokens
-// with --dest-creds; a source that lies or a refused login leaves no tag and no blob.
+// with --dest-creds, credential helpers (a script the test writes); a source that lies or a
+// refused login leaves no tag and no blob.
 import { test, before, after } from 'node:test';
 import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { corruptBlob, gzip, makeTar, writeLayout, type BuiltLayout } from '../../fixtures/layout.js';
 import { copyImage } from '../../src/source/copy.js';
@@ -124,6 +125,26 @@ test('copy to docker:// with basic auth (htpasswd)', { skip: skip || (!haveHtpas
     await t.test('--dest-creds pushes', () => {
       const c = runCli(['copy', '--dest-tls-verify=false', '--dest-creds', 'pusher:Pu5h-secret', `${src}:one`, `docker://${secured.host}/auth/app:v1`]);
       assert.equal(c.status, 0, c.stderr);
+    });
+    await t.test('credentials from a credential helper (credHelpers to push, credsStore to pull)', () => {
+      const bin = join(d, 'bin');
+      mkdirSync(bin);
+      const answer = JSON.stringify({ ServerURL: secured.host, Username: 'pusher', Secret: 'Pu5h-secret' });
+      writeFileSync(
+        join(bin, 'docker-credential-fromtest'),
+        `#!/bin/sh\n[ "$1" = get ] || exit 3\nread -r url\n[ "$url" = '${secured.host}' ] || { echo "credentials not found"; exit 1; }\nprintf '%s' '${answer}'\n`,
+        { mode: 0o755 },
+      );
+      const env = { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}` };
+      const pushCfg = join(d, 'push.json');
+      writeFileSync(pushCfg, JSON.stringify({ credHelpers: { [secured.host]: 'fromtest' } }));
+      const pullCfg = join(d, 'pull.json');
+      writeFileSync(pullCfg, JSON.stringify({ credsStore: 'fromtest', auths: { [secured.host]: {} } }));
+      const c = runCli(['copy', '--dest-tls-verify=false', '--dest-authfile', pushCfg, `${src}:one`, `docker://${secured.host}/auth/helped:v1`], { env });
+      assert.equal(c.status, 0, c.stderr);
+      const back = runCli(['copy', '--tls-verify=false', '--authfile', pullCfg, `docker://${secured.host}/auth/helped:v1`, `${join(d, 'back')}:x`], { env });
+      assert.equal(back.status, 0, back.stderr);
+      assert.ok(!`${c.stderr}${back.stderr}`.includes('Pu5h-secret'));
     });
     await t.test('wrong or missing credentials: EAUTH, secret not printed, no tag', async () => {
       for (const creds of [['--dest-creds', 'pusher:wrong-Secret-9'], []]) {
