@@ -1,7 +1,8 @@
 // copy --dest-compress gzip|zstd and --dest-decompress: layers in another compression are
 // recompressed while copying (new digests, sizes and media types in a new OCI manifest; config
 // and diff_ids unchanged; layers already in the format kept byte for byte); the copy unpacks to
-// the same tree as the source, skopeo 1.9 reads it, and a layer that does not uncompress to its
+// the same tree as the source, skopeo 1.9 reads it and, into dir:, writes the same files
+// (--dest-decompress) or the same tars (compression); a layer that does not uncompress to its
 // diff_id is EDIFFID with nothing left at DEST. Needs root (raw unpack keeps owners) and zstd.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -34,13 +35,15 @@ function manifestOf(layout: string): Doc {
   return json<Doc>(blobPath(layout, idx.manifests[0]!.digest));
 }
 
-/** The uncompressed tar of a layer blob. */
-function untar(layout: string, l: { digest: string; mediaType: string }): Buffer {
-  const b = readFileSync(blobPath(layout, l.digest));
-  if (l.mediaType.endsWith('+gzip')) return gunzipSync(b);
-  if (l.mediaType.endsWith('+zstd')) return spawnSync('zstd', ['-d', '-q', '-c'], { input: b, maxBuffer: 1 << 30 }).stdout;
+/** The uncompressed tar of a layer blob file. */
+function untarFile(path: string, mediaType: string): Buffer {
+  const b = readFileSync(path);
+  if (mediaType.endsWith('+gzip')) return gunzipSync(b);
+  if (mediaType.endsWith('+zstd')) return spawnSync('zstd', ['-d', '-q', '-c'], { input: b, maxBuffer: 1 << 30 }).stdout;
   return b;
 }
+
+const untar = (layout: string, l: { digest: string; mediaType: string }): Buffer => untarFile(blobPath(layout, l.digest), l.mediaType);
 
 test('copy --dest-compress / --dest-decompress', { skip }, async (t) => {
   const dir = scratchDir('copy-compress');
@@ -90,6 +93,32 @@ test('copy --dest-compress / --dest-decompress', { skip }, async (t) => {
       const m = json<Doc>(join(out, 'manifest.json'));
       assert.deepEqual(m.layers.map((l) => l.mediaType), [MT.zstd, MT.zstd, MT.zstd]);
       for (const l of m.layers) assert.ok(existsSync(join(out, l.digest.slice(7))));
+    });
+    await t.test('against skopeo into dir: (--dest-decompress: the same files; compression: the same layers uncompressed)', { skip: !haveSkopeo && 'skopeo is not installed' }, () => {
+      const forms: { flags: string[]; sameBytes: boolean }[] = [
+        { flags: ['--dest-decompress'], sameBytes: true },
+        { flags: ['--dest-compress-format', 'zstd'], sameBytes: false },
+        { flags: ['--dest-compress-format', 'gzip'], sameBytes: false },
+      ];
+      for (const [i, f] of forms.entries()) {
+        const ours = join(dir, `vs-ours-${i}`);
+        const theirs = join(dir, `vs-theirs-${i}`);
+        const r = runCli(['copy', ...f.flags, `${src}:mixed`, `dir:${ours}`]);
+        assert.equal(r.status, 0, r.stderr);
+        // skopeo wants --dest-compress beside the format
+        skopeoCopy([...(f.flags[0] === '--dest-compress-format' ? ['--dest-compress'] : []), ...f.flags, `oci:${src}:mixed`, `dir:${theirs}`]);
+        const a = json<Doc>(join(ours, 'manifest.json'));
+        const b = json<Doc>(join(theirs, 'manifest.json'));
+        if (f.sameBytes) {
+          for (const n of readdirSync(theirs)) assert.deepEqual(readFileSync(join(ours, n)), readFileSync(join(theirs, n)), `${f.flags.join(' ')}: ${n}`);
+          assert.deepEqual(readdirSync(ours).sort(), readdirSync(theirs).sort());
+          continue;
+        }
+        assert.equal(a.config.digest, b.config.digest, 'same config');
+        assert.deepEqual(a.layers.map((l) => l.mediaType), b.layers.map((l) => l.mediaType), 'same media types');
+        const tars = (d: string, m: Doc) => m.layers.map((l) => sha(untarFile(join(d, l.digest.slice(7)), l.mediaType)));
+        assert.deepEqual(tars(ours, a), tars(theirs, b), 'the same tars inside');
+      }
     });
     await t.test('a layer that does not uncompress to its diff_id: EDIFFID, nothing at DEST', async () => {
       const lying = join(dir, 'lying');
