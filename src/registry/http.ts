@@ -472,14 +472,26 @@ export function redirectTarget(location: string, from: URL): URL {
 /** A request body: bytes (may be sent again on a retry) or a stream of them (sent once). */
 export type Body = Buffer | AsyncIterable<Buffer>;
 
+/** Resolves on 'drain' (or 'close'/'error', which end the wait too), leaving no listener behind. */
+function drained(w: NodeJS.EventEmitter): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      w.off('drain', done);
+      w.off('close', done);
+      w.off('error', done);
+      resolve();
+    };
+    w.on('drain', done);
+    w.on('close', done);
+    w.on('error', done);
+  });
+}
+
 /** Writes a streamed body with backpressure, then ends the request. */
 async function sendBody(req: http.ClientRequest, body: AsyncIterable<Buffer>): Promise<void> {
   for await (const c of body) {
     if (req.destroyed) return;
-    if (!req.write(c)) await new Promise<void>((r) => {
-      req.once('drain', r);
-      req.once('close', r);
-    });
+    if (!req.write(c)) await drained(req);
   }
   req.end();
 }

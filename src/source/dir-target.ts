@@ -6,6 +6,7 @@
 // rename. Anything else at PATH is EEXIST and stays untouched.
 import { createWriteStream, promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { OciBundleError } from '../errors.js';
 import { parseDigest } from '../image/digest.js';
@@ -74,10 +75,7 @@ export class DirTarget implements CopyTarget {
     const out = createWriteStream(this.file(hexOf(desc)), { flags: 'wx', mode: 0o644 });
     try {
       for await (const c of chunks) {
-        if (!out.write(c)) await new Promise<void>((r, j) => {
-          out.once('drain', r);
-          out.once('error', j);
-        });
+        if (!out.write(c)) await once(out, 'drain'); // rejects on 'error'; removes both listeners
         onBytes?.(c.length);
       }
       out.end();

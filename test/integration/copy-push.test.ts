@@ -39,10 +39,10 @@ before(async () => {
   const a = gzip(await makeTar([{ name: 'etc/', type: 'directory' }, { name: 'etc/hostname', data: 'amd64\n' }, { name: 'big', data: noise(300_000) }]));
   const b = gzip(await makeTar([{ name: 'b.txt', data: 'arm64\n' }]));
   built = writeLayout(src, {
-    images: [{ tag: 'one', layers: [a, b] }, { tag: 'bad', layers: [gzip(await makeTar([{ name: 'x', data: 'to be corrupted\n' }]))] }],
+    images: [{ tag: 'one', layers: [a, b] }, { tag: 'large', layers: [gzip(await makeTar([{ name: 'large', data: noise(12 << 20) }]))] }, { tag: 'bad', layers: [gzip(await makeTar([{ name: 'x', data: 'to be corrupted\n' }]))] }],
     indexes: [{ tag: 'multi', images: [{ platform: 'linux/amd64', layers: [a] }, { platform: 'linux/arm64/v8', layers: [b] }] }],
   });
-  corruptBlob(src, built.images[1]!.layers[0]!.digest);
+  corruptBlob(src, built.images[2]!.layers[0]!.digest);
   reg = await startRegistry(join(dir, 'reg'));
 });
 
@@ -110,7 +110,12 @@ test('copy to docker:// (docker-registry, no auth)', { skip }, async (t) => {
     assert.equal(c.status, 4, c.stderr);
     assert.match(c.stderr, /^ocibundle: EDIGEST: .*\n$/);
     assert.equal(await head(host(), 'bad/manifests/v1'), 404, 'no tag');
-    assert.equal(await head(host(), `bad/blobs/${built.images[1]!.layers[0]!.digest}`, '*/*'), 404, 'the lying blob was not completed');
+    assert.equal(await head(host(), `bad/blobs/${built.images[2]!.layers[0]!.digest}`, '*/*'), 404, 'the lying blob was not completed');
+  });
+  await t.test('a 12 MiB layer pushes with nothing on stderr (backpressure waits leave no listeners behind)', () => {
+    const c = runCli(['copy', '--dest-tls-verify=false', `${src}:large`, `docker://${host()}/large:v1`]);
+    assert.equal(c.status, 0, c.stderr);
+    assert.equal(c.stderr, '');
   });
   await t.test('a digest destination is EUSAGE', () => {
     const c = runCli(['copy', '--dest-tls-verify=false', `${src}:one`, `docker://${host()}/x@${built.images[0]!.manifest.digest}`]);
