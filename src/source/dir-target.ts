@@ -52,6 +52,7 @@ export class DirTarget implements CopyTarget {
       throw e;
     });
     if (!st) return 'absent';
+    if (st.isSymbolicLink()) throw new OciBundleError('EEXIST', `dir:${this.path} is a symlink; refused (name the directory itself)`);
     if (!st.isDirectory()) throw new OciBundleError('EEXIST', `dir:${this.path} exists and is not a directory`);
     const names = await fsp.readdir(this.path);
     if (names.length === 0) return 'empty';

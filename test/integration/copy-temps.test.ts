@@ -1,5 +1,7 @@
 // Temp files around copy and pulls: the next run of the same kind clears the temps of killed
-// runs (beside an oci-archive destination, in a --cache-dir), `gc --cache-dir` cleans a cache
+// runs (beside an oci-archive, dir: or docker-archive: destination, a --dest-compress work
+// layout, in a --cache-dir), symlinked dir:/docker-archive: destinations are not followed into
+// a victim, `gc --cache-dir` cleans a cache
 // and `gc --layout CACHE` says to use it, and planted symlinks at temp names are never followed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -123,4 +125,44 @@ test('temps of a killed copy into a layout (root and blobs/sha256) are cleared b
   assert.equal(r.status, 0, r.stderr);
   for (const p of dead) assert.equal(existsSync(p), false, `${basename(p)} cleared`);
   assert.ok(existsSync(live), 'a live owner’s temp stays');
+});
+
+test('dir:, docker-archive: and --dest-compress: temps of killed copies are cleared by the next copy; live ones stay', async (t2) => {
+  const cases: { name: string; kind: string; dest: (d: string) => string; flags?: { compression: 'zstd' } }[] = [
+    { name: 'dir:', kind: 'dir', dest: (d) => `dir:${join(d, 'out')}` },
+    { name: 'docker-archive:', kind: 'archive', dest: (d) => `docker-archive:${join(d, 'out.tar')}:app:v1` },
+    { name: '--dest-compress work layout', kind: 'recompress', dest: (d) => `oci:${join(d, 'out')}:x`, flags: { compression: 'zstd' } },
+  ];
+  for (const c of cases) {
+    await t2.test(c.name, async () => {
+      const d = fresh();
+      const src = await source(d);
+      const dead = join(d, `.ocibundle-${c.kind}-${DEAD_PID}-0a1b2c.tmp`);
+      mkdirSync(dead);
+      writeFileSync(join(dead, 'half'), Buffer.alloc(10_000));
+      const live = join(d, `.ocibundle-${c.kind}-${process.pid}-0a1b2c.tmp`);
+      mkdirSync(live);
+      await copyImage(`${src}:latest`, c.dest(d), c.flags ?? {});
+      assert.equal(existsSync(dead), false, 'the dead copy\'s temp is gone');
+      assert.equal(existsSync(live), true, 'a live owner\'s temp stays');
+      const left = readdirSync(d).filter((x) => parseTempName(x) !== undefined && x !== basename(live));
+      assert.deepEqual(left, [], 'this copy left no temp');
+    });
+  }
+});
+
+test('dir: and docker-archive: destinations that are symlinks: the link is not followed into a victim', async () => {
+  const d = fresh();
+  const src = await source(d);
+  const victimDir = join(d, 'victim-dir');
+  mkdirSync(victimDir);
+  writeFileSync(join(victimDir, 'keep'), 'canary');
+  symlinkSync(victimDir, join(d, 'linked-dir'));
+  await assert.rejects(copyImage(`${src}:latest`, `dir:${join(d, 'linked-dir')}`), (e: unknown) => (e as { code?: string }).code === 'EEXIST' && /symlink/.test((e as Error).message));
+  assert.deepEqual(readdirSync(victimDir), ['keep']);
+  const victim = join(d, 'victim.tar');
+  writeFileSync(victim, 'canary');
+  symlinkSync(victim, join(d, 'linked.tar'));
+  await copyImage(`${src}:latest`, `docker-archive:${join(d, 'linked.tar')}`);
+  assert.equal(readFileSync(victim, 'utf8'), 'canary', 'the archive replaced the link, not what it named');
 });
