@@ -2,12 +2,12 @@
 // (POST, PATCH..., PUT) uploads, HEAD checks that skip what the registry has, a cross-repository
 // mount when the source is another repository of the same registry, manifests by digest and
 // the tag last; read back by skopeo and by ocibundle. Basic auth (htpasswd) and bearer tokens
-// with --dest-creds, credential helpers (a script the test writes); a source that lies or a
-// refused login leaves no tag and no blob.
+// with --dest-creds, credential helpers (a script the test writes); a source that lies, a
+// refused login or SIGINT leaves no tag and no blob.
 import { test, before, after } from 'node:test';
 import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { corruptBlob, gzip, makeTar, writeLayout, type BuiltLayout } from '../../fixtures/layout.js';
 import { copyImage } from '../../src/source/copy.js';
@@ -15,6 +15,9 @@ import { haveRegistry, haveHtpasswd, startRegistry, type RunningRegistry } from 
 import { haveOpenssl, makeSigningCert, runCliAsync, startTokenServer, type TokenServer } from '../helpers/registry-token.js';
 import { runCli, scratchDir } from '../helpers/cli.js';
 import { haveSkopeo, skopeoCopy } from '../helpers/skopeo.js';
+import { startFakeRegistry } from '../helpers/registry-fake.js';
+import { spawn } from 'node:child_process';
+import { BIN } from '../helpers/cli.js';
 
 /** `n` bytes that do not compress (a sha256 chain), so the layer spans several upload chunks. */
 function noise(n: number): Buffer {
@@ -116,6 +119,44 @@ test('copy to docker:// (docker-registry, no auth)', { skip }, async (t) => {
     const c = runCli(['copy', '--dest-tls-verify=false', `${src}:large`, `docker://${host()}/large:v1`]);
     assert.equal(c.status, 0, c.stderr);
     assert.equal(c.stderr, '');
+  });
+  await t.test('SIGINT during a slow push (and a slow copy to dir:): exit 130, no tag, nothing at DEST', async () => {
+    const slow = await startFakeRegistry({ layoutDir: src, slowBlobsMs: 500 });
+    try {
+      for (const dest of [`docker://${host()}/interrupted:v1`, `dir:${join(dir, 'interrupted-dir')}`]) {
+        const child = spawn(process.execPath, [BIN, 'copy', '--jobs', '1', '--tls-verify=false', '--dest-tls-verify=false', `docker://${slow.host}/any:one`, dest], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+        const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+        // the first blob body takes 2 s (four parts 500 ms apart): interrupt inside it
+        while (child.exitCode === null && !slow.seen.some((q) => q.method === 'GET' && q.path.includes('/blobs/'))) await new Promise((r) => setTimeout(r, 50));
+        assert.equal(child.exitCode, null, `the copy ended before its first blob: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 300));
+        child.kill('SIGINT');
+        assert.equal(await exited, 130, stderr);
+        assert.match(stderr, /EINTERRUPTED/);
+        slow.seen.length = 0;
+      }
+      assert.equal(await head(host(), 'interrupted/manifests/v1'), 404, 'no tag');
+      assert.equal(existsSync(join(dir, 'interrupted-dir')), false);
+      assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('.ocibundle-')), []);
+    } finally {
+      await slow.close();
+    }
+  });
+  await t.test('--dest-compress zstd to a registry: zstd layers in an OCI manifest, read back and checked by ocibundle', async () => {
+    const r = await copyImage(`${src}:one`, `docker://${host()}/zstd:v1`, { compression: 'zstd', destRegistry: noTls });
+    const m = await fetch(`http://${host()}/v2/zstd/manifests/v1`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    const bytes = Buffer.from(await m.arrayBuffer());
+    assert.equal(`sha256:${createHash('sha256').update(bytes).digest('hex')}`, r.descriptor.digest, 'the tag names the manifest copy reported');
+    const doc = JSON.parse(bytes.toString('utf8')) as { config: { digest: string }; layers: { mediaType: string; digest: string }[] };
+    assert.deepEqual(doc.layers.map((l) => l.mediaType), ['application/vnd.oci.image.layer.v1.tar+zstd', 'application/vnd.oci.image.layer.v1.tar+zstd']);
+    assert.equal(doc.config.digest, built.images[0]!.config.digest, 'config unchanged');
+    const out = join(dir, 'zstd-back');
+    const c = runCli(['copy', '--tls-verify=false', `docker://${host()}/zstd:v1`, `${out}:x`]);
+    assert.equal(c.status, 0, c.stderr);
+    const v = runCli(['validate', '--image', `${out}:x`]);
+    assert.equal(v.status, 0, v.stdout + v.stderr);
   });
   await t.test('a digest destination is EUSAGE', () => {
     const c = runCli(['copy', '--dest-tls-verify=false', `${src}:one`, `docker://${host()}/x@${built.images[0]!.manifest.digest}`]);
