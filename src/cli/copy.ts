@@ -170,6 +170,11 @@ export const copyCommand: CommandModule<object, CopyArgs> = {
       return copyImage(args.src, args.dest, opts);
     }).finally(progress.finish);
     if (args.json) printJson({ ...r, warnings: runWarnings });
-    else if (args.verbose) printMessage(`copied ${r.descriptor.digest} as tag ${r.tag}: ${r.copied} blob(s) written, ${r.skipped} already present`);
+    else if (args.verbose) {
+      // dir: has no tag, a docker-archive: may have none
+      const as = r.tag === '' ? `to ${args.dest}` : `as tag ${r.tag}`;
+      const up = r.uploads && r.uploads.mounted > 0 ? ` (${r.uploads.mounted} mounted)` : '';
+      printMessage(`copied ${r.descriptor.digest} ${as}: ${r.copied} blob(s) written${up}, ${r.skipped} already present`);
+    }
   },
 };

@@ -5,7 +5,7 @@
 // layout's known names; never follows symlinks (blobs must be regular files).
 import { createReadStream, promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { OciBundleError } from '../errors.js';
+import { OciBundleError, renameInError, toOciBundleError } from '../errors.js';
 import { isValidDigest } from '../image/digest.js';
 import { BLOCK, encodeHeader, trailer } from '../tar/index.js';
 import { createTempFile } from '../host/temp.js';
@@ -54,7 +54,15 @@ export async function writeTarFile(file: string, members: ArchiveMember[]): Prom
     throw e;
   }
   await fh.close();
-  await fsp.rename(tmp, file);
+  try {
+    await fsp.rename(tmp, file);
+  } catch (e) {
+    // the temp goes, and the error names FILE, never the temp
+    await fsp.unlink(tmp).catch(() => undefined);
+    const errno = (e as NodeJS.ErrnoException).code;
+    if (errno === 'EISDIR' || errno === 'ENOTEMPTY' || errno === 'EEXIST') throw new OciBundleError('EEXIST', `${file} is a directory; refused`);
+    throw toOciBundleError(renameInError(e, tmp, file), `cannot write ${file}`);
+  }
 }
 
 export async function writeLayoutArchive(layoutDir: string, file: string): Promise<void> {

@@ -166,3 +166,18 @@ test('dir: and docker-archive: destinations that are symlinks: the link is not f
   await copyImage(`${src}:latest`, `docker-archive:${join(d, 'linked.tar')}`);
   assert.equal(readFileSync(victim, 'utf8'), 'canary', 'the archive replaced the link, not what it named');
 });
+
+test('an oci-archive or docker-archive FILE that is a directory: EEXIST naming FILE, no temp left', async (t2) => {
+  for (const kind of ['oci-archive', 'docker-archive']) {
+    await t2.test(kind, async () => {
+      const d = fresh();
+      const src = await source(d);
+      const file = join(d, 'a-dir');
+      mkdirSync(file);
+      writeFileSync(join(file, 'keep'), 'canary');
+      await assert.rejects(copyImage(`${src}:latest`, `${kind}:${file}`), (e: unknown) => (e as { code?: string }).code === 'EEXIST' && (e as Error).message === `${file} is a directory; refused`);
+      assert.deepEqual(readdirSync(file), ['keep']);
+      assert.deepEqual(readdirSync(d).filter((x) => parseTempName(x) !== undefined), [], 'no temp left');
+    });
+  }
+});
