@@ -9,7 +9,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { blobPath, gzip, makeTar, writeLayout } from '../../fixtures/layout.js';
-import { runCli, scratchDir } from '../helpers/cli.js';
+import { isRoot, runCli, scratchDir } from '../helpers/cli.js';
+import { diffTrees, listTree, unpackTimeDirs } from '../helpers/tree.js';
 import { noSkopeo, skopeoCopy } from '../helpers/skopeo.js';
 
 /** A layout with one tag `multi` on an index of linux/amd64 and linux/arm64/v8. */
@@ -223,6 +224,16 @@ test('docker-archive: destinations as skopeo 1.9 writes them (docker save format
         assert.deepEqual(files(back1), files(back2));
         const o = runCli(['copy', `docker-archive:${ours}`, `oci:${join(dir, `read-${i}`)}:x`]);
         assert.equal(o.status, 0, o.stderr);
+        if (isRoot()) {
+          // and it unpacks to the same tree as the source image
+          const want = join(dir, `tree-src-${i}`);
+          const got = join(dir, `tree-archive-${i}`);
+          assert.equal(runCli(['raw', 'unpack', '--image', c.src, want]).status, 0);
+          const u = runCli(['raw', 'unpack', '--image', `docker-archive:${ours}`, got]);
+          assert.equal(u.status, 0, u.stderr);
+          const w = listTree(want, { xattrs: false });
+          assert.deepEqual(diffTrees(w, listTree(got, { xattrs: false }), unpackTimeDirs(w)), []);
+        }
       });
     }
     await t.test('an index with --all is EUSAGE; compression is EUSAGE; nothing written', () => {
