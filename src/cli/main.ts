@@ -1,32 +1,18 @@
 // The CLI entry: runs a plain command line through the lean parser (lean.ts: only that
 // command's module is loaded) and anything else through the yargs parser built from all
-// command modules (parser.ts, loaded only then), and is the one place that maps errors to a
-// one-line stderr message (or, with --json, one JSON object) and an exit status. Commands only
+// command modules (parser.ts, loaded only then), and maps errors to a one-line stderr message
+// (or, with --json, one JSON object) and an exit status (report.ts, shared with the warm
+// overlay path of bin/ocibundle). Commands only
 // parse arguments, call the library and print; they never call process.exit themselves. A
 // closed stdout ends the run quietly, as coreutils do.
 import { readFileSync } from 'node:fs';
-import { EXIT, OciBundleError, oneLine, toOciBundleError } from '../errors.js';
-import { escapeControls } from './escape.js';
+import { EXIT, OciBundleError, toOciBundleError } from '../errors.js';
 import { leanParse } from './lean.js';
-import { printLine, runWarnings } from './output.js';
+import { report } from './report.js';
 
 /** `--json` anywhere on the line asks for machine-readable output, failures included. */
 function wantsJson(argv: string[]): boolean {
   return argv.some((a) => a === '--json' || a === '--json=true');
-}
-
-/** A failure as the one line (or JSON object) on stderr; returns the exit status. */
-function report(e: unknown, json: boolean): number {
-  const err = toOciBundleError(e);
-  if (json) {
-    const message = oneLine(err).slice(err.code.length + 2);
-    const obj = { code: err.code, message, exitCode: err.exitCode, ...(runWarnings.length > 0 ? { warnings: runWarnings } : {}) };
-    printLine(JSON.stringify(obj));
-  } else {
-    printLine(`ocibundle: ${oneLine(err)}`);
-  }
-  if (process.env['OCIBUNDLE_DEBUG'] && e instanceof Error) process.stderr.write(`${escapeControls(String(e.stack))}\n`);
-  return err.exitCode;
 }
 
 /**

@@ -1,13 +1,16 @@
 // The `store` commands over a store directory: ls (layers, their size and last use), du
 // (total disk use), gc (remove layers no live bundle references, and leftovers of killed
-// extractions) and verify (walk a layer's tree again and compare it with its manifest).
+// extractions, recipes naming what is gone) and verify (walk a layer's tree again and compare it with its manifest).
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { acquireLock } from '../host/lock.js';
 import { clearDeadTemps } from '../host/temp.js';
 import { registrations } from './bundles.js';
-import { LAYER_TEMP, readMarker } from './extract.js';
+import { dropStaleRecipes } from './recipe.js';
+import { STACK_ALG, stackEntryLayers } from './plan.js';
+import { FLAT_ALG } from './flatten.js';
+import { LAYER_TEMP, readMarker } from './entry.js';
 import { compareEntries, walkTree, type LayerManifest } from './manifest.js';
 import { LAST_USE, MANIFEST, MARKER, TREE, type LayerKey } from './paths.js';
 import { removeStoreTree } from './remove.js';
@@ -64,6 +67,11 @@ function keyOf(e: EntryRef): LayerKey | null {
 function referenced(store: string): Map<string, number> {
   const refs = new Map<string, number>();
   for (const r of registrations(store)) if (r.live && r.reg) for (const id of r.reg.layers) refs.set(id, (refs.get(id) ?? 0) + 1);
+  // a flat entry is used through the stack entries whose plan mounts it
+  for (const [id, n] of [...refs]) {
+    if (!id.startsWith(`${STACK_ALG}/`)) continue;
+    for (const k of stackEntryLayers(store, id)) if (k.alg === FLAT_ALG) refs.set(`${k.alg}/${k.name}`, (refs.get(`${k.alg}/${k.name}`) ?? 0) + n);
+  }
   return refs;
 }
 
@@ -117,6 +125,7 @@ export async function storeGc(store: string): Promise<GcResult> {
       await release();
     }
   }
+  dropStaleRecipes(store);
   // short links (overlay.ts) of layers that are gone
   const links = join(store, 'l');
   if (existsSync(links)) for (const name of readdirSync(links)) if (!existsSync(join(links, name))) rmSync(join(links, name), { force: true });

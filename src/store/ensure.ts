@@ -7,7 +7,8 @@ import { Worker } from 'node:worker_threads';
 import { OciBundleError, type ErrorCode, ERROR_CODES, type WarnFn, type WarningCode } from '../errors.js';
 import { DirStore, type ResolvedImage } from '../image/index.js';
 import { clearDeadTemps } from '../host/temp.js';
-import { ensureLayer, LAYER_TEMP, readMarker, touchUse, type ExtractJob } from './extract.js';
+import { LAYER_TEMP, readMarker, touchUse } from './entry.js';
+import { ensureLayer, type ExtractJob } from './extract.js';
 import { algDir, layerKey, type ExtractParams, type LayerKey } from './paths.js';
 import type { StoreWorkerInput, StoreWorkerMessage } from './worker.js';
 

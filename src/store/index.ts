@@ -7,14 +7,14 @@ import type { ResolvedImage } from '../image/index.js';
 import type { Applier } from '../layer/apply.js';
 import type { IdMap } from '../layer/ids.js';
 import { ensureImageLayers } from './ensure.js';
-import { readMarker } from './extract.js';
+import { readMarker } from './entry.js';
 import { layerKey, lockPath, opaqueXattrFor, openStoreDir, type ExtractParams, type LayerKey } from './paths.js';
 import { register, unregister } from './bundles.js';
 import { replayLayers } from './replay.js';
 
 export { defaultStoreDir, openStoreDir, opaqueXattrFor, layerKey, type ExtractParams, type LayerKey } from './paths.js';
 export { ensureImageLayers } from './ensure.js';
-export { readManifest, readMarker } from './extract.js';
+export { readManifest, readMarker } from './entry.js';
 export { dirOverrides, visibleFrom } from './stack.js';
 export { ensureStack, stackKey, STACK_ALG, type OverlayPlan } from './plan.js';
 export { register, unregister } from './bundles.js';

@@ -120,3 +120,14 @@ export function compareEntries(recorded: ManifestEntry[], now: ManifestEntry[], 
 }
 
 const FIELD_NAMES = { k: 'type', m: 'mode', u: 'uid', g: 'gid', s: 'size', t: 'mtime', h: 'content sha256', l: 'link target', d: 'device', n: 'hardlink' } as const;
+
+export function parseTime(t: string): { sec: number; nsec: number } {
+  const dot = t.indexOf('.');
+  return { sec: Number(t.slice(0, dot)), nsec: Number(t.slice(dot + 1)) };
+}
+
+export function xattrsOf(e: ManifestEntry, drop: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (const [n, v] of Object.entries(e.x ?? {})) if (n !== drop) out.set(n, Buffer.from(v, 'base64'));
+  return out;
+}

@@ -4,15 +4,16 @@
 // dirs named by short links in STORE/l so long stacks fit the one-page option limit) or
 // fuse-overlayfs (rootless).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeSync } from 'node:fs';
 import { createTempFileSync } from '../host/temp.js';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { OciBundleError } from '../errors.js';
 import { BUNDLE_META_DIR, BUNDLE_RECORD } from './bundles.js';
-import { readMarker } from './extract.js';
+import { readMarker } from './entry.js';
 import { mountOverlay, unmount } from './mount.js';
 import { entryDir, TREE, type LayerKey } from './paths.js';
-import { applyOverrides } from './plan.js';
+import { RootFS } from '../fs/rootfs.js';
+import { parseTime, xattrsOf } from './manifest.js';
 import { mountPoints, removeStoreTree } from './remove.js';
 import type { DirOverride } from './stack.js';
 
@@ -52,13 +53,27 @@ export function readRecord(bundle: string): BundleRecord {
 
 export function writeRecord(bundle: string, rec: BundleRecord): void {
   mkdirSync(metaDir(bundle), { recursive: true, mode: 0o700 });
-  const { path: tmp, fd } = createTempFileSync(metaDir(bundle), 'record', 0o600);
+  writeReplacing(join(metaDir(bundle), BUNDLE_RECORD), 'record', `${JSON.stringify(rec, null, 2)}\n`, 0o600);
+}
+
+/**
+ * `path` replaced by `text`: a temp file of `kind` beside it, then a rename. Not fsynced: an
+ * overlay bundle does not outlive a reboot without `ocibundle mount`, and a torn one is made
+ * again with --force (the fsync cost more than the rest of a warm bundle on ext4).
+ */
+export function writeReplacing(path: string, kind: string, text: string, mode: number): void {
+  const { path: tmp, fd } = createTempFileSync(dirname(path), kind, mode);
   try {
-    writeSync(fd, `${JSON.stringify(rec, null, 2)}\n`);
-  } finally {
-    closeSync(fd);
+    try {
+      writeSync(fd, text);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
   }
-  renameSync(tmp, join(metaDir(bundle), BUNDLE_RECORD));
 }
 
 export function isMounted(path: string): boolean {
@@ -158,4 +173,28 @@ export function umountBundle(bundle: string): { wasMounted: boolean } {
 
 export function bundleHasRecord(bundle: string): boolean {
   return existsSync(join(metaDir(bundle), BUNDLE_RECORD));
+}
+
+/** Create `overrides` (parents first) below `dir` with their recorded metadata; `.` sets dir's own. */
+export function applyOverrides(dir: string, overrides: DirOverride[], opaqueXattr: string, rootless: boolean): void {
+  const fs = RootFS.open(dir);
+  try {
+    for (const o of overrides) {
+      if (o.w) {
+        fs.mknod(o.p, 'char', 0, 0, 0);
+        continue;
+      }
+      if (o.p !== '.') fs.mkdir(o.p, 0o700);
+      const t = parseTime(o.t);
+      fs.setMeta(o.p, { uid: o.u, gid: o.g, mode: o.m, atime: t, mtime: t, xattrs: xattrsOf({ p: o.p, k: 'dir', m: o.m, u: o.u, g: o.g, s: 0, t: o.t, ...(o.x ? { x: o.x } : {}) }, opaqueXattr), chown: !rootless });
+    }
+    // children made the parents' mtimes move: set them again, deepest first
+    for (const o of [...overrides].reverse()) {
+      if (o.w) continue;
+      const t = parseTime(o.t);
+      fs.setTimes(o.p, t, t);
+    }
+  } finally {
+    fs.close();
+  }
 }

@@ -4,16 +4,16 @@
 // their upper dirs start empty), and entry counts for summaries. Made under the entry's lock,
 // marker last, verified and collected like a layer; a warm bundle reads one small file.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { acquireLock } from '../host/lock.js';
-import { clearDeadTemps, createTempDirSync } from '../host/temp.js';
-import { RootFS } from '../fs/rootfs.js';
-import { LAYER_TEMP, readManifest, readMarker, writeDurable, type Marker } from './extract.js';
-import { walkTree, type LayerManifest } from './manifest.js';
-import { algDir, entryDir, LAST_USE, lockPath, MANIFEST, MARKER, TREE, type LayerKey } from './paths.js';
+import { clearDeadTemps } from '../host/temp.js';
+import { LAYER_TEMP, readManifest, readMarker } from './entry.js';
+import type { LayerManifest } from './manifest.js';
+import { applyOverrides } from './overlay.js';
+import { algDir, entryDir, lockPath, type LayerKey } from './paths.js';
+import { makeEntry } from './seal.js';
 import { removeStoreTree } from './remove.js';
-import { parseTime, xattrsOf } from './replay.js';
 import { dirOverrides, visibleFrom, type DirOverride } from './stack.js';
 
 export interface OverlayPlan {
@@ -46,21 +46,75 @@ export async function ensureStack(store: string, keys: LayerKey[], opaqueXattr: 
   mkdirSync(algDir(store, STACK_ALG), { recursive: true, mode: 0o700 });
   const release = await acquireLock(lockPath(store, key), 3_600_000);
   try {
-    if (!readMarker(store, key)) {
-      await clearDeadTemps(algDir(store, STACK_ALG), { kinds: [LAYER_TEMP] });
-      if (existsSync(entryDir(store, key))) removeStoreTree(entryDir(store, key)); // no marker: a leftover
-      buildStack(store, key, keys, opaqueXattr, rootless);
+    if (readMarker(store, key)) {
+      const plan = readPlan(store, key);
+      if (await madeEntriesComplete(store, plan, keys)) return { key, plan };
     }
-    return { key, plan: JSON.parse(readFileSync(join(entryDir(store, key), PLAN), 'utf8')) as OverlayPlan };
+    await clearDeadTemps(algDir(store, STACK_ALG), { kinds: [LAYER_TEMP] });
+    if (existsSync(entryDir(store, key))) removeStoreTree(entryDir(store, key)); // no marker, or a flat entry gone: a leftover
+    await buildStack(store, key, keys, opaqueXattr, rootless);
+    return { key, plan: readPlan(store, key) };
   } finally {
     await release();
   }
 }
 
-function buildStack(store: string, key: LayerKey, keys: LayerKey[], opaqueXattr: string, rootless: boolean): void {
+/** The layers a stack entry's plan mounts (`store gc` keeps a flat entry a used stack names); [] when unreadable. */
+export function stackEntryLayers(store: string, id: string): LayerKey[] {
+  try {
+    return (JSON.parse(readFileSync(join(store, 'layers', id, PLAN), 'utf8')) as OverlayPlan).layers;
+  } catch {
+    return [];
+  }
+}
+
+function readPlan(store: string, key: LayerKey): OverlayPlan {
+  return JSON.parse(readFileSync(join(entryDir(store, key), PLAN), 'utf8')) as OverlayPlan;
+}
+
+/** The plan's entries that are not image layers (a flat entry) are complete, each lock taken once. */
+async function madeEntriesComplete(store: string, plan: OverlayPlan, keys: LayerKey[]): Promise<boolean> {
+  for (const k of plan.layers) {
+    if (keys.some((i) => i.name === k.name && i.alg === k.alg)) continue;
+    const release = await acquireLock(lockPath(store, k), 3_600_000);
+    try {
+      if (!readMarker(store, k)) return false;
+    } finally {
+      await release();
+    }
+  }
+  return true;
+}
+
+/**
+ * The most lower dirs one mount names: overlayfs takes 500, and mount(8) with 11-byte short
+ * links fits this many in its one-page option string with room for long bundle paths.
+ */
+export const MAX_LOWERS = 250;
+
+async function buildStack(store: string, key: LayerKey, keys: LayerKey[], opaqueXattr: string, rootless: boolean): Promise<void> {
   const all = keys.map((k) => readManifest(store, k));
   const from = visibleFrom(all, opaqueXattr);
-  const manifests = all.slice(from);
+  let layers = keys.slice(from);
+  let manifests = all.slice(from);
+  let releaseFlat: (() => Promise<void>) | null = null;
+  if (layers.length + 1 > MAX_LOWERS) {
+    // the lowest layers become one flat entry: it, the rest and the stack entry make MAX_LOWERS
+    const n = layers.length + 2 - MAX_LOWERS;
+    const { ensureFlat } = await import('./flatten.js');
+    const flat = await ensureFlat(store, layers.slice(0, n), opaqueXattr, rootless);
+    releaseFlat = flat.release;
+    layers = [flat.key, ...layers.slice(n)];
+    manifests = [readManifest(store, flat.key), ...manifests.slice(n)];
+  }
+  try {
+    await writeStack(store, key, layers, manifests, opaqueXattr, rootless);
+  } finally {
+    await releaseFlat?.();
+  }
+}
+
+function writeStack(store: string, key: LayerKey, layers: LayerKey[], manifests: LayerManifest[], opaqueXattr: string, rootless: boolean): Promise<void> {
   let entries = 0;
   let files = 0;
   let bytes = 0;
@@ -73,50 +127,10 @@ function buildStack(store: string, key: LayerKey, keys: LayerKey[], opaqueXattr:
     }
   }
   const overrides = dirOverrides(manifests, opaqueXattr);
-  const plan: OverlayPlan = { layers: keys.slice(from), root: overrides.find((o) => o.p === '.') ?? null, entries, files, bytes };
-  const tmp = createTempDirSync(algDir(store, STACK_ALG), LAYER_TEMP);
-  try {
-    const tree = join(tmp, TREE);
-    mkdirSync(tree, { mode: 0o755 });
+  const plan: OverlayPlan = { layers, root: overrides.find((o) => o.p === '.') ?? null, entries, files, bytes };
+  const text = JSON.stringify(plan);
+  return makeEntry(store, key, (tree) => {
     applyOverrides(tree, overrides.filter((o) => o.p !== '.'), opaqueXattr, rootless);
-    const manifest: LayerManifest = { version: 1, diffId: key.diffId, implicit: [], rootDeclared: false, entries: walkTree(tree) };
-    const text = JSON.stringify(manifest);
-    writeDurable(join(tmp, MANIFEST), text);
-    writeDurable(join(tmp, PLAN), JSON.stringify(plan));
-    writeDurable(join(tmp, LAST_USE), '');
-    const marker: Marker = { diffId: key.diffId, digest: `sha256:${createHash('sha256').update(JSON.stringify(plan)).digest('hex')}`, manifestSha256: createHash('sha256').update(text).digest('hex'), created: new Date().toISOString() };
-    writeDurable(join(tmp, MARKER), `${JSON.stringify(marker)}\n`);
-    renameSync(tmp, entryDir(store, key));
-  } catch (e) {
-    try {
-      removeStoreTree(tmp);
-    } catch {
-      /* keep the first error; the next builder clears it */
-    }
-    throw e;
-  }
-}
-
-/** Create `overrides` (parents first) below `dir` with their recorded metadata; `.` sets dir's own. */
-export function applyOverrides(dir: string, overrides: DirOverride[], opaqueXattr: string, rootless: boolean): void {
-  const fs = RootFS.open(dir);
-  try {
-    for (const o of overrides) {
-      if (o.w) {
-        fs.mknod(o.p, 'char', 0, 0, 0);
-        continue;
-      }
-      if (o.p !== '.') fs.mkdir(o.p, 0o700);
-      const t = parseTime(o.t);
-      fs.setMeta(o.p, { uid: o.u, gid: o.g, mode: o.m, atime: t, mtime: t, xattrs: xattrsOf({ p: o.p, k: 'dir', m: o.m, u: o.u, g: o.g, s: 0, t: o.t, ...(o.x ? { x: o.x } : {}) }, opaqueXattr), chown: !rootless });
-    }
-    // children made the parents' mtimes move: set them again, deepest first
-    for (const o of [...overrides].reverse()) {
-      if (o.w) continue;
-      const t = parseTime(o.t);
-      fs.setTimes(o.p, t, t);
-    }
-  } finally {
-    fs.close();
-  }
+    return { implicit: [], rootDeclared: false, digest: `sha256:${createHash('sha256').update(text).digest('hex')}`, files: { [PLAN]: text } };
+  });
 }

@@ -9,20 +9,9 @@ import { native } from '../fs/native.js';
 import { RootFS } from '../fs/rootfs.js';
 import type { Applier } from '../layer/apply.js';
 import type { TarEntry } from '../layer/tar.js';
-import { readManifest } from './extract.js';
-import type { ManifestEntry } from './manifest.js';
+import { readManifest } from './entry.js';
+import { parseTime, xattrsOf, type ManifestEntry } from './manifest.js';
 import { entryDir, TREE, type LayerKey } from './paths.js';
-
-export function parseTime(t: string): { sec: number; nsec: number } {
-  const dot = t.indexOf('.');
-  return { sec: Number(t.slice(0, dot)), nsec: Number(t.slice(dot + 1)) };
-}
-
-export function xattrsOf(e: ManifestEntry, drop: string): Map<string, Buffer> {
-  const out = new Map<string, Buffer>();
-  for (const [n, v] of Object.entries(e.x ?? {})) if (n !== drop) out.set(n, Buffer.from(v, 'base64'));
-  return out;
-}
 
 function entry(e: ManifestEntry, over: Partial<TarEntry>, opaqueXattr: string): TarEntry {
   const t = parseTime(e.t);

@@ -240,3 +240,40 @@ for (const mode of [{ name: 'the new mount API', env: {}, option: 'lowerdir+=' }
     assert.ok(!isMountPoint(mounted));
   }));
 }
+
+test('an image of 600 layers: the lowest are flattened into one entry and the view equals the flattened unpack', { skip }, withArea('store-flat', (dir) => {
+  const layout = join(dir, 'flat-image');
+  const layers = Array.from({ length: 600 }, (_, i) => {
+    const entries: FixtureEntry[] = [{ name: 'd/', type: 'dir', mode: 0o755 }, { name: `d/f${i}`, content: `layer ${i}` }];
+    if (i % 50 === 7) entries.push({ name: `d/.wh.f${i - 5}` });
+    if (i === 10) entries.push({ name: 'g/', type: 'dir', mode: 0o711 }, { name: 'g/x', content: 'x' });
+    if (i === 100) entries.push({ name: 'e/deep/x', content: 'made its parents' });
+    if (i === 200) entries.push({ name: 'e/', type: 'dir', mode: 0o750 });
+    if (i === 300) entries.push({ name: '.wh.g' }); // removes a directory of the flattened part
+    if (i === 450) entries.push({ name: 'e/deep/y', content: 'above the flattened part' });
+    if (i === 500) entries.push({ name: 'd/.wh..wh..opq' });
+    return gzip(makeTar(entries));
+  });
+  writeLayout(layout, { images: [{ tag: 'latest', layers }] });
+  const store = join(dir, 'store');
+  const bundle = join(dir, 'bundle');
+  const flat = join(dir, 'flat');
+  ok(['unpack', `--store=${store}`, '--overlay', '--image', `${layout}:latest`, bundle], 600_000);
+  ok(['raw', 'unpack', '--image', `${layout}:latest`, flat], 600_000);
+  const mounted = join(bundle, 'rootfs');
+  const line = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === mounted)!;
+  const lowers = line.split(',').filter((o) => o.startsWith('lowerdir+=') || o.startsWith('lowerdir='));
+  assert.ok(lowers.length > 0, line.slice(0, 300));
+  const count = lowers[0]!.startsWith('lowerdir+=') ? lowers.length : lowers[0]!.split(':').length;
+  assert.equal(count, 250, 'the flat entry, the 248 upper layers and the stack entry');
+  assert.equal(readdirSync(join(store, 'layers', 'flat')).filter((n) => !n.startsWith('.') && !n.endsWith('.lock')).length, 1);
+  assert.equal(cli(['store', 'verify', '--store', store]).status, 0, 'the flat entry verifies like a layer');
+  const reference = listTree(flat);
+  const diffs = diffTrees(reference, listTree(mounted), (p, f) => unpackTimeDirs(reference)(p, f) || (p === '.' && f === 'mtime'));
+  assert.deepEqual(diffs, []);
+  // collected with the bundle
+  ok(['umount', bundle]);
+  rmSync(bundle, { recursive: true, force: true });
+  ok(['store', 'gc', '--store', store]);
+  assert.deepEqual(readdirSync(join(store, 'layers', 'flat')), []);
+}));
