@@ -55,7 +55,7 @@ export interface UnpackOptions extends Omit<RuntimeConfigOptions, 'passwd' | 'gr
   signal?: AbortSignal;
   onWarning?: WarnFn;
   onProgress?: (p: UnpackProgress) => void;
-  /** Write umoci.json and the mtree into the bundle, for repack by ocibundle or umoci (default true). */
+  /** Write umoci.json and the mtree into the bundle, for repack by ocibundle or umoci (default true; with `overlay`, only when true). */
   mtree?: boolean;
   /** A layer store directory (see src/store): layers are extracted there once and reused. */
   store?: string;

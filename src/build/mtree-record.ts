@@ -41,6 +41,8 @@ export class MtreeRecorder implements ApplyObserver {
   /** Directories the applier made as missing parents: lstat'ed at the end. */
   private readonly implicit = new Set<string>();
   private hash: Hash | null = null;
+  /** The digest of the file being written, given instead of its bytes (see digest()). */
+  private known: string | null = null;
   /** Why the model cannot be trusted (null while it can). */
   lost: string | null = null;
   /** Set by fromStream(): file digests come from the worker, keyed `layer:ordinal`. */
@@ -90,8 +92,9 @@ export class MtreeRecorder implements ApplyObserver {
       if (this.streamed !== null && e.size > 0 && a.entry !== undefined) {
         e.sha256 = EMPTY_SHA256; // replaced in finish()
         this.pending.push({ e, path, layer: a.entry.layer, ordinal: a.entry.ordinal });
-      } else e.sha256 = this.hash ? this.hash.digest('hex') : EMPTY_SHA256;
+      } else e.sha256 = this.known ?? (this.hash ? this.hash.digest('hex') : EMPTY_SHA256);
       this.hash = null;
+      this.known = null;
     } else if (type !== 'dir') e.size = 0;
     const old = this.nodes.get(path);
     if (old && old.type === 'dir' && type === 'dir') {
@@ -107,6 +110,10 @@ export class MtreeRecorder implements ApplyObserver {
 
   data(chunk: Buffer): void {
     (this.hash ??= createHash('sha256')).update(chunk);
+  }
+
+  digest(sha256: string): void {
+    this.known = sha256;
   }
 
   link(path: string, target: string): void {

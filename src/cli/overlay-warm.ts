@@ -22,7 +22,7 @@ interface WarmArgs {
 }
 
 /** What the full CLI passes to unpack() for this command line (src/cli/unpack.ts's defaults). */
-const CLI_DEFAULTS = { rootfsOnly: false, force: false, rootless: false, uidMap: [], gidMap: [], keepDirlinks: false, tty: false, volumes: true, mtree: true, overlay: true };
+const CLI_DEFAULTS = { rootfsOnly: false, force: false, rootless: false, uidMap: [], gidMap: [], keepDirlinks: false, tty: false, volumes: true, mtree: false, overlay: true };
 
 /** The request when argv is exactly `unpack --store=DIR --overlay --image IMAGE BUNDLE` (any order). */
 export function warmArgs(argv: readonly string[]): WarmArgs | null {

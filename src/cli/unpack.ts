@@ -114,7 +114,7 @@ async function runUnpack(args: UnpackArgs, rootfsOnly: boolean): Promise<void> {
       keepDirlinks: args['keep-dirlinks'],
       tty: args.tty ?? false,
       volumes: args.volumes ?? true,
-      mtree: args.mtree ?? true,
+      mtree: args.mtree ?? !args.overlay,
       signal,
       onWarning: warn,
     };
@@ -138,7 +138,7 @@ export const unpackCommand: CommandModule<object, UnpackArgs> = {
   command: 'unpack <bundle>',
   describe: 'unpack an image into an OCI runtime bundle (BUNDLE/rootfs + BUNDLE/config.json)',
   builder: (y) =>
-    withHelp(layerOptions(configOptions(mappingOptions(imageOption(y)))).option('overlay', { type: 'boolean', default: false, describe: 'with --store: BUNDLE/rootfs is an overlay mount of the store layers (see `ocibundle umount`)' }).positional('bundle', { type: 'string', demandOption: true, describe: 'bundle directory (created with mode 0700)' }).option('mtree', { type: 'boolean', default: true, describe: 'write umoci.json and sha256_<manifest>.mtree for repack (--no-mtree to skip)' }), 'unpack', {
+    withHelp(layerOptions(configOptions(mappingOptions(imageOption(y)))).option('overlay', { type: 'boolean', default: false, describe: 'with --store: BUNDLE/rootfs is an overlay mount of the store layers (see `ocibundle umount`)' }).positional('bundle', { type: 'string', demandOption: true, describe: 'bundle directory (created with mode 0700)' }).option('mtree', { type: 'boolean', describe: 'write umoci.json and sha256_<manifest>.mtree for repack (default: on, off with --overlay; --no-mtree to skip)' }), 'unpack', {
       describe: 'Unpack an image into an OCI runtime bundle: BUNDLE/rootfs and BUNDLE/config.json.',
       options: ['image', 'platform', 'force', 'rootless', 'uid-map', 'gid-map', 'keep-dirlinks', 'max-size', 'json', 'verbose', 'tty', 'volumes', 'mtree', 'store', 'overlay'],
       groups: { 'Process and config.json options:': SHAPE_OPTIONS, 'Registry options (docker:// images):': REGISTRY_OPTIONS },

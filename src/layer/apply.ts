@@ -44,7 +44,8 @@ export interface ApplyOptions {
 
 /** A TarHandler that can also take a file's content from an open fd (reflink or copy). */
 export interface LayerHandler extends TarHandler {
-  onContent(srcFd: number, size: number): void;
+  /** `sha256`: the content's digest when the caller knows it (the store's manifest). */
+  onContent(srcFd: number, size: number, sha256?: string): void;
 }
 
 export interface ApplyStats {
@@ -149,7 +150,7 @@ export class Applier {
       onEntry: (e) => this.onEntry(e),
       onData: (chunk) => this.onData(chunk),
       onHole: (bytes) => this.onHole(bytes),
-      onContent: (fd, size) => this.onContent(fd, size),
+      onContent: (fd, size, sha256) => this.onContent(fd, size, sha256),
       onEntryEnd: () => this.onEntryEnd(),
     };
   }
@@ -269,12 +270,14 @@ export class Applier {
     if (this.fdData) for (let left = bytes; left > 0; left -= ZEROS.length) this.obs!.data(left >= ZEROS.length ? ZEROS : ZEROS.subarray(0, left));
   }
 
-  private onContent(srcFd: number, size: number): void {
+  private onContent(srcFd: number, size: number, sha256?: string): void {
     if (this.fd < 0) return;
     cloneContent(srcFd, this.fd, size);
     this.fdPos = size;
-    // content copied in the kernel never streams through data(): the observer walks instead
-    if (this.fdObserved) this.obs!.untracked('file content copied from the layer store');
+    // content copied in the kernel never streams through data(): its known digest, else the observer walks
+    if (!this.fdObserved) return;
+    if (sha256 !== undefined && this.obs!.digest) this.obs!.digest(sha256);
+    else this.obs!.untracked('file content copied from the layer store');
   }
 
   private onEntryEnd(): void {

@@ -36,6 +36,8 @@ export interface ApplyObserver {
   put(path: string, a: Applied): void;
   /** Bytes of the file being written, in order (before its put). */
   data(chunk: Buffer): void;
+  /** Instead of data(): the sha256 (hex) of the content of the file being written, known beforehand. */
+  digest?(sha256: string): void;
   /** A hardlink at `path` to the (model) object at `target`. */
   link(path: string, target: string): void;
   /** `path` (a whole tree for a directory) was removed. */

@@ -9,7 +9,9 @@ import { RootFS } from '../fs/rootfs.js';
 import { DirStore, type Descriptor, type Layout, type ResolvedImage } from '../image/index.js';
 import { acquireLock } from '../host/lock.js';
 import { Applier } from '../layer/apply.js';
+import { MtreeRecorder } from '../build/mtree-record.js';
 import { applyLayerBytes } from '../pipeline/apply-layer.js';
+import type { FileDigestList } from '../pipeline/file-digests.js';
 import { layerStreams, WORKER_THRESHOLD, type LayerStreams } from '../pipeline/layer-stream.js';
 import { entryDir, lockPath, type ExtractParams, type LayerKey } from './paths.js';
 import { makeEntry } from './seal.js';
@@ -60,8 +62,11 @@ async function extract(layout: Layout, job: ExtractJob, warn: WarnFn, signal: Ab
   try {
     await makeEntry(store, key, async (tree, tmp) => {
       const fs = RootFS.open(tree, job.resolver === undefined ? {} : { resolver: job.resolver });
+      // file digests for the content manifest, taken while writing (from the decompression worker when there is one)
+      const rec = new MtreeRecorder();
       try {
         const applier = new Applier(fs, {
+          observer: rec,
           format: 'overlay',
           opaqueXattr: params.opaqueXattr,
           rootless: params.rootless,
@@ -73,14 +78,17 @@ async function extract(layout: Layout, job: ExtractJob, warn: WarnFn, signal: Ab
           ...(job.maxSize === undefined ? {} : { maxBytes: job.maxSize }),
         });
         const handler = applier.layer();
-        const streams = layerBytes(layout, desc, key.diffId, signal);
+        const streams = layerBytes(layout, desc, key.diffId, signal, (_, list) => rec.fileDigests(0, list));
+        if (streams.hashesFiles) rec.fromStream();
         try {
           await applyLayerBytes(streams, 0, desc, handler, () => applier.abort(), signal);
         } finally {
           await streams.close();
         }
         applier.finish();
-        return { implicit: [...applier.implicitDirs].sort(), rootDeclared: applier.rootDeclared, digest: desc.digest, warnings: given };
+        const model = rec.finish(fs);
+        const digests = rec.lost === null ? (p: string, size: number) => { const e = model.get(p); return e?.type === 'file' && e.size === size ? e.sha256 : undefined; } : undefined;
+        return { implicit: [...applier.implicitDirs].sort(), rootDeclared: applier.rootDeclared, digest: desc.digest, warnings: given, ...(digests ? { digests } : {}) };
       } finally {
         fs.close();
       }
@@ -96,8 +104,8 @@ async function extract(layout: Layout, job: ExtractJob, warn: WarnFn, signal: Ab
  * and in a layout directory (decompression then runs beside the writes, as in a flattened
  * unpack), else inline.
  */
-function layerBytes(layout: Layout, desc: Descriptor, diffId: string, signal: AbortSignal | undefined): LayerStreams {
+function layerBytes(layout: Layout, desc: Descriptor, diffId: string, signal: AbortSignal | undefined, fileDigests: (layer: number, list: FileDigestList) => void): LayerStreams {
   const one = { layout, layers: [desc], config: { rootfs: { type: 'layers', diff_ids: [diffId] } } } as unknown as ResolvedImage;
   const worker = desc.size >= WORKER_THRESHOLD && layout.store instanceof DirStore;
-  return layerStreams(one, { worker, ...(signal ? { signal } : {}) });
+  return layerStreams(one, { worker, fileDigests, ...(signal ? { signal } : {}) });
 }

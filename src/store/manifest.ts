@@ -42,8 +42,11 @@ export interface LayerManifest {
 
 const READ_CHUNK = 1 << 20;
 
-/** Walk the tree at `root` (a trusted store path) in pre-order, names sorted. */
-export function walkTree(root: string): ManifestEntry[] {
+/**
+ * Walk the tree at `root` (a trusted store path) in pre-order, names sorted. `known` gives the
+ * content sha256 of a file of that size when the writer already hashed it (else it is read).
+ */
+export function walkTree(root: string, known?: (path: string, size: number) => string | undefined): ManifestEntry[] {
   const fs = RootFS.open(root);
   const out: ManifestEntry[] = [];
   const inodes = new Map<bigint, string>();
@@ -57,7 +60,7 @@ export function walkTree(root: string): ManifestEntry[] {
         if (first !== undefined) e.n = first;
         else {
           if (st.nlink > 1) inodes.set(st.ino, p);
-          e.h = hashFile(fs, p, buf);
+          e.h = known?.(p, st.size) ?? hashFile(fs, p, buf);
         }
       } else if (st.kind === 'symlink') e.l = fs.readlink(p);
       else if (st.kind === 'char' || st.kind === 'block') e.d = `${st.rdevMajor}:${st.rdevMinor}`;

@@ -26,6 +26,8 @@ export interface OverlayBundleJob<R> {
   layers(): Promise<R>;
   /** config.json's text, given the mounted rootfs. */
   configText(rootfs: string): string;
+  /** More files the bundle gets once mounted (umoci.json and the mtree), and their undo. */
+  extras?: { write(bundle: string, rootfs: string): void; remove(bundle: string): void };
 }
 
 export interface OverlayBundleResult<R> {
@@ -44,6 +46,7 @@ export async function makeOverlayBundle<R>(job: OverlayBundleJob<R>): Promise<Ov
   prepareBundleDir(bundle, rootfs, config, job.force);
   const reg = register(job.store, bundle, [...job.keys, stackKey(job.keys, job.opaqueXattr)].map((k) => `${k.alg}/${k.name}`));
   let mounted = false;
+  let extras = false;
   try {
     const layers = await job.layers();
     const { key: stack, plan } = await ensureStack(job.store, job.keys, job.opaqueXattr, job.rootless);
@@ -53,6 +56,8 @@ export async function makeOverlayBundle<R>(job: OverlayBundleJob<R>): Promise<Ov
     mounted = true;
     if (job.signal?.aborted) throw new OciBundleError('EINTERRUPTED', 'unpack interrupted');
     const configText = job.configText(rootfs);
+    extras = true;
+    job.extras?.write(bundle, rootfs);
     writeReplacing(config, 'config', configText, 0o644);
     return { rootfs, config, plan, layers, configText };
   } catch (e) {
@@ -60,6 +65,7 @@ export async function makeOverlayBundle<R>(job: OverlayBundleJob<R>): Promise<Ov
       if (mounted || bundleHasRecord(bundle)) umountBundle(bundle);
       removeStoreTree(metaDir(bundle));
       rmSync(config, { force: true });
+      if (extras) job.extras?.remove(bundle); // only what this run wrote
       for (const d of made.reverse()) rmdirIfEmpty(d); // what this run created, if nothing else is there
     } catch {
       /* keep the first error; `ocibundle umount` finishes the job */

@@ -52,7 +52,7 @@ export function replayLayers(store: string, keys: LayerKey[], applier: Applier, 
             if (e.s > 0) {
               const fd = src.openRead(e.p);
               try {
-                h.onContent(fd, e.s);
+                h.onContent(fd, e.s, e.h);
               } finally {
                 native().close(fd);
               }

@@ -21,6 +21,8 @@ export interface Filled {
   warnings?: Warning[];
   /** More files of the entry: name -> text. */
   files?: Record<string, string>;
+  /** Content digests the filler already has (path, size -> sha256), so the manifest need not read them. */
+  digests?: (path: string, size: number) => string | undefined;
 }
 
 export async function makeEntry(store: string, key: LayerKey, fill: (tree: string, tmp: string) => Filled | Promise<Filled>): Promise<void> {
@@ -29,7 +31,7 @@ export async function makeEntry(store: string, key: LayerKey, fill: (tree: strin
     const tree = join(tmp, TREE);
     mkdirSync(tree, { mode: 0o755 });
     const f = await fill(tree, tmp);
-    const manifest: LayerManifest = { version: 1, diffId: key.diffId, implicit: f.implicit, rootDeclared: f.rootDeclared, entries: walkTree(tree) };
+    const manifest: LayerManifest = { version: 1, diffId: key.diffId, implicit: f.implicit, rootDeclared: f.rootDeclared, entries: walkTree(tree, f.digests) };
     const text = JSON.stringify(manifest);
     writeDurable(join(tmp, MANIFEST), text);
     for (const [name, body] of Object.entries(f.files ?? {})) writeDurable(join(tmp, name), body);

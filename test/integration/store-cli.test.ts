@@ -277,3 +277,40 @@ test('an image of 600 layers: the lowest are flattened into one entry and the vi
   ok(['store', 'gc', '--store', store]);
   assert.deepEqual(readdirSync(join(store, 'layers', 'flat')), []);
 }));
+
+test('umoci.json and the mtree: from the store as from a flattened unpack; overlay bundles only with --mtree, and they repack', { skip }, withArea('store-mtree', (dir, image) => {
+  const store = join(dir, 'store');
+  const layout = image.slice(0, image.lastIndexOf(':'));
+  const meta = (b: string) => readdirSync(join(dir, b)).filter((n) => n === 'umoci.json' || n.endsWith('.mtree')).sort();
+  // the header (tree path, date), umoci.json's write time and the times of directories no
+  // entry declares (made during this test) aside
+  const started = Math.floor(Date.now() / 1000) - 5;
+  const text = (b: string) =>
+    meta(b).map((n) =>
+      readFileSync(join(dir, b, n), 'utf8')
+        .replace(/"ocibundle_mtree_ctime_ns":"\d+"/, '')
+        .replace(/^#.*\n/gm, '')
+        .replace(/tar_time=(\d+)\.\d+/g, (all, sec: string) => (Number(sec) >= started ? 'tar_time=(made now)' : all)),
+    );
+  // a bundle from the store (no overlay) records the same mtree as the flattened unpack, from the manifests' digests
+  ok(['unpack', '--image', image, join(dir, 'flat')]);
+  ok(['unpack', `--store=${store}`, '--image', image, join(dir, 'copied')]);
+  ok(['unpack', `--store=${store}`, '--image', image, join(dir, 'copied-warm')]);
+  assert.equal(meta('flat').length, 2);
+  assert.deepEqual(text('copied'), text('flat'));
+  assert.deepEqual(text('copied-warm'), text('flat'));
+  // overlay bundles: none by default; with --mtree, walked from the mounted view
+  ok(['unpack', `--store=${store}`, '--overlay', '--image', image, join(dir, 'plain')]);
+  assert.deepEqual(meta('plain'), []);
+  ok(['unpack', `--store=${store}`, '--overlay', '--mtree', '--image', image, join(dir, 'with')]);
+  assert.deepEqual(meta('with'), meta('flat'));
+  // an unchanged overlay bundle repacks to no new layer; a write in it becomes one
+  ok(['repack', '--image', `${layout}:same`, join(dir, 'with')]);
+  const count = (tag: string) => (JSON.parse(ok(['stat', '--image', `${layout}:${tag}`, '--json'])) as { manifest: { blob: { layers: unknown[] } } }).manifest.blob.layers.length;
+  assert.equal(count('same'), count('latest'));
+  writeFileSync(join(dir, 'with', 'rootfs', 'added-in-the-bundle'), 'new');
+  ok(['repack', '--image', `${layout}:changed`, join(dir, 'with')]);
+  assert.equal(count('changed'), count('latest') + 1);
+  ok(['unpack', '--image', `${layout}:changed`, join(dir, 'check')]);
+  assert.equal(readFileSync(join(dir, 'check', 'rootfs', 'added-in-the-bundle'), 'utf8'), 'new');
+}));
