@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { acquireLock } from '../../src/host/lock.js';
+import { acquireLock, tryLockSync } from '../../src/host/lock.js';
 import { CREATE_EXCL, clearDeadTemps, createTempDirSync, createTempFile, parseTempName, tempName } from '../../src/host/temp.js';
 import { rejectsWith, tmpDir } from '../helpers/layout-env.js';
 
@@ -68,6 +68,26 @@ test('a lock path that is a symlink is ELOCK and its target is not touched', asy
   symlinkSync(victim, join(d, 'x.lock'));
   await rejectsWith(acquireLock(join(d, 'x.lock'), 500), 'ELOCK', /symlink/);
   assert.equal(readFileSync(victim, 'utf8'), 'canary');
+});
+
+test('a free lock is taken at once without waiting; a held one is left to acquireLock', async () => {
+  const lock = join(fresh(), 'x.lock');
+  const release = tryLockSync(lock);
+  assert.ok(release, 'free: taken');
+  assert.match(readFileSync(lock, 'utf8'), new RegExp(`^${process.pid} `), 'with the owner token');
+  assert.equal(tryLockSync(lock), null, 'held: not taken, and not waited for');
+  let second = false;
+  const waiting = acquireLock(lock, 30_000).then((r) => {
+    second = true;
+    return r;
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(second, false, 'acquireLock waits for the holder');
+  await release!();
+  const next = await waiting;
+  assert.equal(existsSync(lock), true, 'the waiter took it over');
+  await next();
+  assert.equal(existsSync(lock), false, 'released: the file is gone');
 });
 
 test('temp names carry the owner pid and are random', () => {
