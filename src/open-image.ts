@@ -4,7 +4,7 @@
 // docker://); resolution itself is the image library's.
 import type { WarnFn } from './errors.js';
 import { resolveInLayout, type ResolvedImage } from './image/index.js';
-import { configPlatformMismatch, parsePlatform } from './image/platform.js';
+import { platformWarning } from './image/platform.js';
 import { openSource, type SourceOptions } from './source/index.js';
 
 /** The resolved image plus close(), which releases the source (a no-op for layouts and archives). */
@@ -17,8 +17,8 @@ export async function openImage(image: string, platform?: string, sourceOpts: So
   const src = await openSource(image, plat === undefined ? sourceOpts : { ...sourceOpts, platform: plat });
   try {
     const img = await resolveInLayout(src.layout, src.ref, plat === undefined ? {} : { platform: plat });
-    const why = plat === undefined ? null : configPlatformMismatch(img.config, parsePlatform(plat));
-    if (why) warn?.({ code: 'WPLATFORM', message: `${image}: ${why}; using it anyway` });
+    const w = platformWarning(image, img.config, plat);
+    if (w) warn?.(w);
     return { ...img, close: () => src.close() };
   } catch (e) {
     await src.close().catch(() => undefined);

@@ -19,6 +19,11 @@ export function historyOptions<T>(y: Argv<T>): Argv<T & HistoryArgs> {
     .option('history.created_by', { type: 'string', requiresArg: true, describe: 'created_by of the history entry' }) as unknown as Argv<T & HistoryArgs>;
 }
 
+/** --image, --tag and the history flags, as the build library takes them. */
+export function commonOptionsOf(a: HistoryArgs & { image: string; tag?: string }): { image: string; tag?: string; history: HistoryFlags } {
+  return { image: a.image, ...(a.tag !== undefined ? { tag: a.tag } : {}), history: historyFlags(a) };
+}
+
 export function historyFlags(a: HistoryArgs): HistoryFlags {
   const f: HistoryFlags = { noHistory: a.history === false };
   const h = typeof a.history === 'object' && a.history !== null ? a.history : {};

@@ -6,7 +6,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { withSignals } from './signals.js';
 import { OciBundleError } from '../errors.js';
 import type { ConfigEdits } from '../build/config-edit.js';
-import { historyFlags, historyOptions, type HistoryArgs } from './build-options.js';
+import { commonOptionsOf, historyOptions, type HistoryArgs } from './build-options.js';
 import { printData } from './output.js';
 
 interface ConfigArgs extends HistoryArgs {
@@ -105,6 +105,6 @@ export const configCommand: CommandModule<object, ConfigArgs> = {
     ) as unknown as Argv<ConfigArgs>,
   handler: async (a) => {
     const { configImage } = await import('../build/image-ops.js');
-    printData(await withSignals((signal) => configImage({ image: a.image, ...(a.tag !== undefined ? { tag: a.tag } : {}), history: historyFlags(a), edits: configEditsOf(a), signal })));
+    printData(await withSignals((signal) => configImage({ ...commonOptionsOf(a), edits: configEditsOf(a), signal })));
   },
 };

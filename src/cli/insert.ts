@@ -6,7 +6,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { withSignals } from './signals.js';
 import { OciBundleError } from '../errors.js';
 import { parseIdMap } from '../spec/index.js';
-import { compressOption, historyFlags, historyOptions, type CompressArgs, type HistoryArgs } from './build-options.js';
+import { commonOptionsOf, compressOption, historyOptions, type CompressArgs, type HistoryArgs } from './build-options.js';
 import { printData } from './output.js';
 
 interface InsertArgs extends HistoryArgs, CompressArgs {
@@ -53,7 +53,7 @@ export const insertCommand: CommandModule<object, InsertArgs> = {
     const target = whiteout ? (a.target ?? a.source) : a.target;
     if (target === undefined) throw new OciBundleError('EUSAGE', 'insert needs SOURCE and TARGET');
     printData(await withSignals((signal) => insert({
-      image: a.image, ...(a.tag !== undefined ? { tag: a.tag } : {}), history: historyFlags(a), target, whiteout, opaque: a.opaque,
+      ...commonOptionsOf(a), target, whiteout, opaque: a.opaque,
       ...(whiteout ? {} : { source: a.source }), rootless: a.rootless, uidMap: a['uid-map'].map(parseIdMap), gidMap: a['gid-map'].map(parseIdMap), compress: a.compress,
       signal,
     })));
@@ -88,6 +88,6 @@ export const rawAddLayerCommand: CommandModule<object, AddLayerArgs> = {
     ) as unknown as Argv<AddLayerArgs>,
   handler: async (a) => {
     const { rawAddLayer } = await import('../build/image-ops.js');
-    printData(await withSignals((signal) => rawAddLayer({ image: a.image, ...(a.tag !== undefined ? { tag: a.tag } : {}), history: historyFlags(a), file: a.layer, compress: a.compress, signal })));
+    printData(await withSignals((signal) => rawAddLayer({ ...commonOptionsOf(a), file: a.layer, compress: a.compress, signal })));
   },
 };

@@ -159,10 +159,9 @@ export const statCommand: CommandModule<object, ImageArgs> = {
     const st = await statImage(src.layout, src.ref, argv.platform ? { platform: argv.platform } : {}).finally(() => src.close());
     const warn = stderrWarner({ json: argv.json === true });
     if (argv.platform && st.config) {
-      // As unpack: a single-platform image is described whatever its platform, with a warning.
-      const { configPlatformMismatch, parsePlatform } = await import('../image/platform.js');
-      const why = configPlatformMismatch(st.config.blob, parsePlatform(argv.platform));
-      if (why) warn({ code: 'WPLATFORM', message: `${argv.image}: ${why}; showing it anyway` });
+      const { platformWarning } = await import('../image/platform.js');
+      const w = platformWarning(argv.image, st.config.blob, argv.platform, 'showing it anyway');
+      if (w) warn(w);
     }
     if (argv.json) printJson(runWarnings.length > 0 ? { ...st, warnings: runWarnings } : st);
     else printData(formatStat(st));

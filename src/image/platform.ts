@@ -1,6 +1,6 @@
 // Platforms: parsing `os/arch[/variant]`, the host's default (linux + process.arch in OCI
 // names, arm64 -> v8) and matching a descriptor's platform against a wanted one. Pure.
-import { OciBundleError } from '../errors.js';
+import { OciBundleError, type Warning } from '../errors.js';
 import type { Platform } from './types.js';
 
 export interface WantedPlatform {
@@ -59,4 +59,13 @@ export function configPlatformMismatch(config: { os?: unknown; architecture?: un
   if (variant !== undefined) have.variant = variant;
   const fits = have.os === want.os && have.architecture === want.architecture && (variant === undefined || want.variant === undefined || variant === want.variant);
   return fits ? null : `the image config says ${formatPlatform(have)}, not the ${formatPlatform(want)} asked for`;
+}
+
+/**
+ * The WPLATFORM warning when `image`'s config does not fit the `--platform` asked for (a
+ * single-platform image is used whatever its platform, as umoci does; the warning says so).
+ */
+export function platformWarning(image: string, config: { os?: unknown; architecture?: unknown; variant?: unknown }, platform: string | undefined, using = 'using it anyway'): Warning | null {
+  const why = platform === undefined ? null : configPlatformMismatch(config, parsePlatform(platform));
+  return why ? { code: 'WPLATFORM', message: `${image}: ${why}; ${using}` } : null;
 }

@@ -249,3 +249,13 @@ export async function startFakeRegistry(o: FakeOptions): Promise<FakeRegistry> {
     },
   };
 }
+
+/** Runs `fn` against a fake registry started with `o`, and closes the registry afterwards. */
+export async function withFakeRegistry(o: FakeOptions, fn: (f: FakeRegistry) => Promise<void>): Promise<void> {
+  const f = await startFakeRegistry(o);
+  try {
+    await fn(f);
+  } finally {
+    await f.close();
+  }
+}

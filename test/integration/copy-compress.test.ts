@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { spawnSync } from 'node:child_process';
@@ -125,11 +125,17 @@ test('copy --dest-compress / --dest-decompress', { skip }, async (t) => {
       const layer = gzip(await makeTar([{ name: 'f', data: 'real\n' }]));
       writeLayout(lying, { images: [{ tag: 'x', layers: [layer], diffIds: [sha(Buffer.from('another tar'))] }] });
       const out = join(dir, 'lying-out');
+      // the failed recompression removes its work directory recursively: its neighbours stay
+      const canary = join(dir, 'canary');
+      writeFileSync(canary, 'keep\n');
+      const sourceBefore = listTree(lying);
       const r = runCli(['copy', '--dest-compress', 'zstd', `${lying}:x`, `${out}:x`]);
       assert.equal(r.status, 4, r.stderr);
       assert.match(r.stderr, /^ocibundle: EDIFFID: [^\n]*\n$/);
       assert.equal(existsSync(out), false);
       assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('.ocibundle-')), [], 'no work directory left');
+      assert.equal(readFileSync(canary, 'utf8'), 'keep\n', 'the canary beside DEST is untouched');
+      assert.deepEqual(listTree(lying), sourceBefore, 'the source layout beside the work directory is untouched');
     });
     await t.test('bad flags are EUSAGE', () => {
       for (const flags of [['--dest-compress', 'lz4'], ['--dest-compress', 'gzip', '--dest-decompress']]) {

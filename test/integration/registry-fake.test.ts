@@ -11,7 +11,7 @@ import { inspect } from 'node:util';
 import { openRegistry, type RegistryOptions } from '../../src/registry/index.js';
 import { oneLine, OciBundleError } from '../../src/errors.js';
 import { writeLayout, makeTar, gzip, type BuiltLayout } from '../../fixtures/layout.js';
-import { startFakeRegistry, type FakeOptions, type FakeRegistry } from '../helpers/registry-fake.js';
+import { startFakeRegistry, withFakeRegistry, type FakeOptions, type FakeRegistry } from '../helpers/registry-fake.js';
 import { pullAll, drain } from '../helpers/registry-pull.js';
 import { resolveInLayout } from '../../src/image/resolve.js';
 
@@ -48,14 +48,7 @@ before(async () => {
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function withFake(o: Partial<FakeOptions>, fn: (f: FakeRegistry) => Promise<void>): Promise<void> {
-  const f = await startFakeRegistry({ layoutDir: join(dir, 'layout'), ...o });
-  try {
-    await fn(f);
-  } finally {
-    await f.close();
-  }
-}
+const withFake = (o: Partial<FakeOptions>, fn: (f: FakeRegistry) => Promise<void>): Promise<void> => withFakeRegistry({ layoutDir: join(dir, 'layout'), ...o }, fn);
 
 async function pull(host: string, ref: string, opts: RegistryOptions = FAST, platform?: string) {
   const r = await openRegistry(`${host}/${ref}`, opts);

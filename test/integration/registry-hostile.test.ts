@@ -13,7 +13,7 @@ import { ERROR_CODES } from '../../src/errors.js';
 import { fingerprint } from '../helpers/fs-sandbox.js';
 import { scratchDir } from '../helpers/cli.js';
 import { runCliAsync } from '../helpers/registry-token.js';
-import { startFakeRegistry, type FakeOptions, type FakeRegistry } from '../helpers/registry-fake.js';
+import { withFakeRegistry, type FakeOptions, type FakeRegistry } from '../helpers/registry-fake.js';
 
 const USER = 'alice';
 const PASS = 'Pa55-w0rd-realm';
@@ -39,14 +39,7 @@ before(async () => {
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function withFake(o: Partial<FakeOptions>, fn: (f: FakeRegistry) => Promise<void>): Promise<void> {
-  const f = await startFakeRegistry({ layoutDir: join(dir, 'layout'), ...o });
-  try {
-    await fn(f);
-  } finally {
-    await f.close();
-  }
-}
+const withFake = (o: Partial<FakeOptions>, fn: (f: FakeRegistry) => Promise<void>): Promise<void> => withFakeRegistry({ layoutDir: join(dir, 'layout'), ...o }, fn);
 
 let n = 0;
 async function copy(f: FakeRegistry, extra: string[] = []) {
