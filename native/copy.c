@@ -1,7 +1,7 @@
 /* File content copies between two open fds, for building a rootfs from the layer store:
  * FICLONE (a reflink: shared extents, no data copied) and copy_file_range (an in-kernel copy,
- * which some file systems turn into a reflink or a server-side copy). No policy: the caller
- * chooses which to try and what to do when the kernel refuses. */
+ * which some file systems turn into a reflink or a server-side copy), and syncfs for --sync.
+ * No policy: the caller chooses which to try and what to do when the kernel refuses. */
 #include "ocibundle.h"
 
 #include <errno.h>
@@ -15,6 +15,16 @@ napi_value n_ficlone(napi_env env, napi_callback_info info) {
   int32_t dst, src;
   if (get_args(env, info, 2, argv) || arg_int(env, argv[0], "dstFd", &dst) || arg_int(env, argv[1], "srcFd", &src)) return NULL;
   if (ioctl(dst, FICLONE, src) != 0) return throw_errno(env, errno, "ioctl(FICLONE)", NULL, NULL);
+  return js_undefined(env);
+}
+
+/* syncfs(fd): flushes the whole file system that fd is on (what `sync -f` does): one call
+ * makes a finished rootfs durable instead of an fsync per file. */
+napi_value n_syncfs(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t fd;
+  if (get_args(env, info, 1, argv) || arg_int(env, argv[0], "fd", &fd)) return NULL;
+  if (syncfs(fd) != 0) return throw_errno(env, errno, "syncfs", NULL, NULL);
   return js_undefined(env);
 }
 

@@ -113,6 +113,7 @@ int xattr_set_path(void *ctx, const char *name, const void *val, size_t len);
 
 /* copy.c */
 napi_value n_ficlone(napi_env env, napi_callback_info info);
+napi_value n_syncfs(napi_env env, napi_callback_info info);
 napi_value n_copy_file_range(napi_env env, napi_callback_info info);
 
 /* mount.c */

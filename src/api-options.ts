@@ -46,6 +46,7 @@ const UNPACK: Record<string, Check> = {
   bundle: str,
   rootfsOnly: bool,
   keepDirlinks: bool,
+  sync: bool,
   maxSize: size,
   signal,
   onProgress: fn,

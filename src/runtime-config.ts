@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { checkRuntimeConfigOptions } from './api-options.js';
 import { OciBundleError, renameInError, toOciBundleError, type WarnFn } from './errors.js';
 import { createTempFileSync } from './host/temp.js';
+import { fsyncDirSync } from './host/durable.js';
 import { RootFS } from './fs/rootfs.js';
 import { assertOutsideSources, assertPathArg } from './host/guard.js';
 import type { ImageConfig } from './image/index.js';
@@ -60,8 +61,9 @@ export function readUserDb(fs: RootFS): { passwd: string | null; group: string |
   return { passwd: read('etc/passwd'), group: read('etc/group') };
 }
 
-/** Write a text file atomically: temp file beside it, fsync, rename. */
-export function writeFileAtomic(path: string, text: string | Iterable<string>, mode = 0o644): void {
+/** Write a text file atomically: temp file beside it, rename (a kill leaves the old file or
+ * the new one). `durable`: fsync it before the rename and its directory after. */
+export function writeFileAtomic(path: string, text: string | Iterable<string>, mode = 0o644, durable = false): void {
   let tmp: string | undefined;
   try {
     const created = createTempFileSync(dirname(path), 'config', mode);
@@ -69,11 +71,12 @@ export function writeFileAtomic(path: string, text: string | Iterable<string>, m
     const fd = created.fd;
     try {
       for (const piece of typeof text === 'string' ? [text] : text) writeSync(fd, piece);
-      fsyncSync(fd);
+      if (durable) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
     renameSync(tmp, path);
+    if (durable) fsyncDirSync(dirname(path));
   } catch (e) {
     if (tmp !== undefined) rmSync(tmp, { force: true });
     // A temp file that could not even be created is named by the error: it is ours, not the user's.

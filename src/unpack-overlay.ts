@@ -5,6 +5,7 @@
 import { OciBundleError, type Warning, type WarnFn } from './errors.js';
 import { BundleRecorder } from './build/unpack-meta.js';
 import { RootFS } from './fs/rootfs.js';
+import { syncFileSystemOf } from './host/durable.js';
 import type { ResolvedImage } from './image/index.js';
 import { buildRuntimeConfig, readUserDb } from './runtime-config.js';
 import { localSourcePaths, parseSourceName } from './source/index.js';
@@ -50,6 +51,7 @@ export async function unpackOverlay(img: ResolvedImage, opts: UnpackOptions, sta
       }
     },
   });
+  if (opts.sync === true) syncFileSystemOf(opts.bundle); // the upper dir, config.json, the record
   leaveRecipe(img, opts, store, { keys, driver, rootless: params.rootless, opaqueXattr: params.opaqueXattr, configText: made.configText, warnings: given });
   const { plan } = made;
   return {

@@ -13,6 +13,7 @@ import { assertOutsideSources, assertPathArg, assertReplaceable } from './host/g
 import { RootFS } from './fs/rootfs.js';
 import { pidAlive } from './host/owner.js';
 import { parseTempName, tempName } from './host/temp.js';
+import { syncFileSystemOf } from './host/durable.js';
 import { removeTree as removeTreeUnguarded } from './fs/remove-tree.js';
 import type { ResolvedImage } from './image/index.js';
 import { applyLayerBytes } from './pipeline/apply-layer.js';
@@ -57,6 +58,10 @@ export interface UnpackOptions extends Omit<RuntimeConfigOptions, 'passwd' | 'gr
   onProgress?: (p: UnpackProgress) => void;
   /** Write umoci.json and the mtree into the bundle, for repack by ocibundle or umoci (default true; with `overlay`, only when true). */
   mtree?: boolean;
+  /** Flush the bundle to disk (syncfs of its file system) before config.json is written and
+   * again before returning. Default false: like umoci and GNU tar, a finished unpack survives
+   * a kill of the process, not a power loss. */
+  sync?: boolean;
   /** A layer store directory (see src/store): layers are extracted there once and reused. */
   store?: string;
   /** With `store`: BUNDLE/rootfs becomes an overlay mount of the store's layers. */
@@ -146,8 +151,13 @@ async function unpackResolved(img: ResolvedImage, opts: UnpackOptions, started: 
     fs.close();
     fs = null;
     step('layers-applied');
-    publish(targets, tmpRootfs, configText);
+    const sync = opts.sync === true;
+    publish(targets, tmpRootfs, configText, sync);
     if (targets.config !== null) BundleRecorder.publish(dirname(targets.config), recorder, opts.force ?? false);
+    if (sync) {
+      syncFileSystemOf(targets.config === null ? targets.rootfs : dirname(targets.config));
+      step('synced');
+    }
     return {
       rootfs: targets.rootfs,
       config: targets.config,
@@ -358,11 +368,12 @@ function clearStale(dir: string, kinds: (kind: string) => boolean, sources: stri
 /**
  * Put the finished rootfs in place. What it replaces is first renamed aside (config.json
  * first, so the bundle is incomplete from then on), the new rootfs renamed in, config.json
- * written (temp + fsync + rename), and only then the old trees removed. A kill at any point
+ * written (temp + rename; with --sync the rootfs is flushed first and config.json fsynced), and
+ * only then the old trees removed. A kill at any point
  * leaves either the old complete bundle, or a bundle without config.json that a plain rerun
  * replaces, plus temp names the next run clears. A failure before the end restores the old.
  */
-function publish(t: Targets, tmpRootfs: string, configText: string | null): void {
+function publish(t: Targets, tmpRootfs: string, configText: string | null, sync: boolean): void {
   const aside: [string, string][] = [];
   const moveAside = (p: string, kind: string, stepName: string) => {
     if (!exists(p)) return;
@@ -379,7 +390,9 @@ function publish(t: Targets, tmpRootfs: string, configText: string | null): void
     published = true;
     step('rootfs-published');
     if (t.config !== null && configText !== null) {
-      writeFileAtomic(t.config, configText);
+      // --sync: the rootfs is on disk before the config.json that marks the bundle complete
+      if (sync) syncFileSystemOf(t.rootfs);
+      writeFileAtomic(t.config, configText, 0o644, sync);
       step('config-written');
     }
   } catch (e) {

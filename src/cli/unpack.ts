@@ -31,6 +31,7 @@ interface UnpackArgs extends SourceArgs, ShapeArgs {
   json: boolean;
   store?: string;
   overlay?: boolean;
+  sync: boolean;
 }
 
 function imageOption<T>(y: Argv<T>) {
@@ -59,6 +60,7 @@ function layerOptions<T>(y: Argv<T>) {
     .option('max-size', { type: 'string', describe: 'cap on the bytes of file content written, e.g. 2G, 500M' })
     .option('verbose', { type: 'boolean', default: false, describe: 'report progress on stderr even when it is not a terminal' })
     .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary on stdout' })
+    .option('sync', { type: 'boolean', default: false, describe: 'flush the bundle to disk before exiting (syncfs), so it survives a power loss; default: as umoci and tar, no flush' })
     .option('store', { type: 'string', describe: 'use a layer store: each layer extracted once, reused (value optional: $XDG_CACHE_HOME/ocibundle, else ~/.cache/ocibundle)' });
 }
 
@@ -115,6 +117,7 @@ async function runUnpack(args: UnpackArgs, rootfsOnly: boolean): Promise<void> {
       tty: args.tty ?? false,
       volumes: args.volumes ?? true,
       mtree: args.mtree ?? !args.overlay,
+      sync: args.sync ?? false,
       signal,
       onWarning: warn,
     };
@@ -140,7 +143,7 @@ export const unpackCommand: CommandModule<object, UnpackArgs> = {
   builder: (y) =>
     withHelp(layerOptions(configOptions(mappingOptions(imageOption(y)))).option('overlay', { type: 'boolean', default: false, describe: 'with --store: BUNDLE/rootfs is an overlay mount of the store layers (see `ocibundle umount`)' }).positional('bundle', { type: 'string', demandOption: true, describe: 'bundle directory (created with mode 0700)' }).option('mtree', { type: 'boolean', describe: 'write umoci.json and sha256_<manifest>.mtree for repack (default: on, off with --overlay; --no-mtree to skip)' }), 'unpack', {
       describe: 'Unpack an image into an OCI runtime bundle: BUNDLE/rootfs and BUNDLE/config.json.',
-      options: ['image', 'platform', 'force', 'rootless', 'uid-map', 'gid-map', 'keep-dirlinks', 'max-size', 'json', 'verbose', 'tty', 'volumes', 'mtree', 'store', 'overlay'],
+      options: ['image', 'platform', 'force', 'rootless', 'uid-map', 'gid-map', 'keep-dirlinks', 'max-size', 'json', 'verbose', 'sync', 'tty', 'volumes', 'mtree', 'store', 'overlay'],
       groups: { 'Process and config.json options:': SHAPE_OPTIONS, 'Registry options (docker:// images):': REGISTRY_OPTIONS },
       examples: [
         ['unpack --image busybox:latest bundle', 'then: runc run -b bundle ctr'],
@@ -177,7 +180,7 @@ const rawUnpack: CommandModule<object, UnpackArgs & { rootfs: string }> = {
       'raw unpack',
       {
         describe: 'Unpack only the root file system of an image into ROOTFS (no config.json).',
-        options: ['image', 'platform', 'force', 'rootless', 'uid-map', 'gid-map', 'keep-dirlinks', 'max-size', 'json', 'verbose', 'store'],
+        options: ['image', 'platform', 'force', 'rootless', 'uid-map', 'gid-map', 'keep-dirlinks', 'max-size', 'json', 'verbose', 'sync', 'store'],
         groups: { 'Registry options (docker:// images):': REGISTRY_OPTIONS },
         examples: [
           ['raw unpack --image busybox:latest rootfs', 'rootfs/ only; then: raw runtime-config --rootfs rootfs'],

@@ -87,6 +87,8 @@ export interface NativeAddon {
   lgetxattrat(dirfd: number, entry: PathArg, name: string): Buffer;
   /** ioctl(dstFd, FICLONE, srcFd): share src's extents (EOPNOTSUPP/EXDEV/EINVAL where unsupported). */
   ficlone(dstFd: number, srcFd: number): void;
+  /** syncfs(2): flushes the whole file system `fd` is on. */
+  syncfs(fd: number): void;
   /** copy_file_range from offset 0 of src to offset 0 of dst; returns the bytes copied. */
   copyFileRange(srcFd: number, dstFd: number, length: number): number;
   /** fsopen(fsname, FSOPEN_CLOEXEC): a file system context fd. */

@@ -33,7 +33,7 @@ const RECIPES = 'recipes';
 /** Options that decide a bundle's content; anything else present (a newer option) means no recipe. */
 const DECIDING = ['args', 'entrypoint', 'cmd', 'env', 'cwd', 'user', 'mounts', 'annotations', 'readonlyRootfs', 'net', 'configPatch', 'hostname', 'tty', 'volumes', 'rootless', 'uidMap', 'gidMap', 'keepDirlinks', 'maxSize', 'platform', 'mtree', 'resolver', 'rootfsOnly'];
 /** Options that do not change what is made (the image and bundle are keyed apart). */
-const INERT = ['image', 'bundle', 'force', 'store', 'overlay', 'signal', 'onWarning', 'onProgress', 'onStoreLayers', 'source'];
+const INERT = ['image', 'bundle', 'force', 'sync', 'store', 'overlay', 'signal', 'onWarning', 'onProgress', 'onStoreLayers', 'source'];
 
 /**
  * The deciding options as canonical text, or null when the options carry something a recipe
