@@ -67,7 +67,7 @@ export interface UnpackOptions extends Omit<RuntimeConfigOptions, 'passwd' | 'gr
   /** With `store`: BUNDLE/rootfs becomes an overlay mount of the store's layers. */
   overlay?: boolean;
   /** Called with the store's per-layer results (hit or extracted), for the summary. */
-  onStoreLayers?: (results: ('hit' | 'extracted')[]) => void;
+  onStoreLayers?: (results: ('hit' | 'extracted')[], copy?: { copiedBytes: number; skippedBytes: number }) => void;
   /** Force the component-walk resolver instead of openat2 (tests). */
   resolver?: 'openat2' | 'walk' | 'auto';
 }
@@ -88,8 +88,10 @@ export interface UnpackSummary {
   stats: ApplyStats;
   resolver: 'openat2' | 'walk';
   ms: number;
-  /** With a store: its directory and, per layer, whether it was there already or extracted now. */
-  store?: { dir: string; layers: ('hit' | 'extracted')[]; overlay: boolean };
+  /** With a store: its directory and, per layer, whether it was there already or extracted now;
+   * without overlay also the file bytes copied from it and those not copied because a higher
+   * layer replaces or removes the file. */
+  store?: { dir: string; layers: ('hit' | 'extracted')[]; overlay: boolean; copiedBytes?: number; skippedBytes?: number };
 }
 
 /** Progress events within a layer come at most this often (10 a second). */
@@ -139,7 +141,9 @@ async function unpackResolved(img: ResolvedImage, opts: UnpackOptions, started: 
       ...(opts.maxSize === undefined ? {} : { maxBytes: opts.maxSize }),
     });
     let storeResults: ('hit' | 'extracted')[] | null = null;
-    const layers = opts.store === undefined ? await applyLayers(img, applier, opts, recorder) : await storeLayers(img, applier, { ...opts, onStoreLayers: (r) => (storeResults = r) }, tmpRootfs);
+    let copy: { copiedBytes: number; skippedBytes: number } | undefined;
+    const onStoreLayers = (r: ('hit' | 'extracted')[], c?: typeof copy) => ((storeResults = r), (copy = c), opts.onStoreLayers?.(r, c));
+    const layers = opts.store === undefined ? await applyLayers(img, applier, opts, recorder) : await storeLayers(img, applier, { ...opts, onStoreLayers }, tmpRootfs);
     applier.finish();
     recorder?.finish(fs);
     let configText: string | null = null;
@@ -167,7 +171,7 @@ async function unpackResolved(img: ResolvedImage, opts: UnpackOptions, started: 
       stats: applier.stats,
       resolver,
       ms: Math.round(performance.now() - started),
-      ...(storeResults && opts.store !== undefined ? { store: { dir: resolve(opts.store), layers: storeResults, overlay: false } } : {}),
+      ...(storeResults && opts.store !== undefined ? { store: { dir: resolve(opts.store), layers: storeResults, overlay: false, ...copy } } : {}),
     };
   } catch (e) {
     fs?.close();
@@ -225,8 +229,8 @@ async function applyLayers(img: ResolvedImage, applier: Applier, opts: UnpackOpt
 /** `--store` without --overlay: layers from the store (extracted there when missing), replayed. */
 async function storeLayers(img: ResolvedImage, applier: Applier, opts: UnpackOptions, tmpRootfs: string): Promise<LayerSummary[]> {
   const { rootfsFromStore } = await import('./store/index.js');
-  const results = await rootfsFromStore(img, opts.store!, applier, { ...opts, warn: opts.onWarning ?? (() => {}) }, tmpRootfs);
-  opts.onStoreLayers?.(results);
+  const { results, replay } = await rootfsFromStore(img, opts.store!, applier, { ...opts, warn: opts.onWarning ?? (() => {}) }, tmpRootfs);
+  opts.onStoreLayers?.(results, replay);
   return img.layers.map((d, i) => ({ digest: d.digest, diffId: img.config.rootfs.diff_ids[i]!, mediaType: d.mediaType, size: d.size }));
 }
 

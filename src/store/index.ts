@@ -10,7 +10,7 @@ import { ensureImageLayers } from './ensure.js';
 import { readMarker } from './entry.js';
 import { layerKey, lockPath, opaqueXattrFor, openStoreDir, type ExtractParams, type LayerKey } from './paths.js';
 import { register, unregister } from './bundles.js';
-import { replayLayers } from './replay.js';
+import { replayLayers, type ReplayStats } from './replay.js';
 
 export { defaultStoreDir, openStoreDir, opaqueXattrFor, layerKey, type ExtractParams, type LayerKey } from './paths.js';
 export { ensureImageLayers } from './ensure.js';
@@ -59,19 +59,21 @@ export async function layersInStore(img: ResolvedImage, store: string, o: StoreU
   }
 }
 
-/** `unpack --store` without --overlay: the rootfs the applier writes, from store layers. */
 /** Per layer of an image: found in the store, or extracted into it by this run. */
 export type LayerResult = 'hit' | 'extracted';
+export type { ReplayStats } from './replay.js';
 
-export async function rootfsFromStore(img: ResolvedImage, storeDir: string, applier: Applier, o: StoreUseOptions, target: string): Promise<LayerResult[]> {
+/** `unpack --store` without --overlay: the rootfs the applier writes, from store layers. */
+
+export async function rootfsFromStore(img: ResolvedImage, storeDir: string, applier: Applier, o: StoreUseOptions, target: string): Promise<{ results: LayerResult[]; replay: ReplayStats }> {
   const store = openStoreDir(storeDir);
   const params = paramsOf(o);
   // registered while it runs, so a concurrent gc leaves these layers alone
   const reg = register(store, target, img.config.rootfs.diff_ids.map((d) => { const k = layerKey(d, params); return `${k.alg}/${k.name}`; }));
   try {
     const { keys, results } = await layersInStore(img, store, o);
-    replayLayers(store, keys, applier, params.opaqueXattr, o.signal);
-    return results;
+    const replay = replayLayers(store, keys, applier, params.opaqueXattr, o.signal);
+    return { results, replay };
   } finally {
     unregister(store, reg);
   }

@@ -1,8 +1,8 @@
 // Builds an ordinary rootfs from store layers: each layer's manifest is replayed as tar-like
 // entries through the normal applier (verbatim metadata: maps and xattr policy were applied at
 // extraction), whiteout devices and opaque markers turned back into whiteout entries, and each
-// file's content reflinked or copied from the store (src/fs/clone.ts). Nothing is downloaded,
-// verified or decompressed again.
+// file's content reflinked or copied from the store (src/fs/clone.ts), except content a higher
+// layer hides (src/store/shadowed.ts). Nothing is downloaded, verified or decompressed again.
 import { join } from 'node:path';
 import { OciBundleError } from '../errors.js';
 import { native } from '../fs/native.js';
@@ -12,6 +12,14 @@ import type { TarEntry } from '../layer/tar.js';
 import { readManifest } from './entry.js';
 import { parseTime, xattrsOf, type ManifestEntry } from './manifest.js';
 import { entryDir, TREE, type LayerKey } from './paths.js';
+import { shadowedContent } from './shadowed.js';
+
+export interface ReplayStats {
+  /** File content copied from the store. */
+  copiedBytes: number;
+  /** Content of files a higher layer replaces or removes, not copied. */
+  skippedBytes: number;
+}
 
 function entry(e: ManifestEntry, over: Partial<TarEntry>, opaqueXattr: string): TarEntry {
   const t = parseTime(e.t);
@@ -24,9 +32,13 @@ function whiteoutName(p: string, base: string): string {
 }
 
 /** Apply the store layers `keys` (lowest first) through `applier`, which writes the new rootfs. */
-export function replayLayers(store: string, keys: LayerKey[], applier: Applier, opaqueXattr: string, signal?: AbortSignal): void {
-  for (const key of keys) {
-    const manifest = readManifest(store, key);
+export function replayLayers(store: string, keys: LayerKey[], applier: Applier, opaqueXattr: string, signal?: AbortSignal): ReplayStats {
+  const manifests = keys.map((k) => readManifest(store, k));
+  const shadowed = shadowedContent(manifests, opaqueXattr);
+  const stats: ReplayStats = { copiedBytes: 0, skippedBytes: 0 };
+  for (const [i, key] of keys.entries()) {
+    const manifest = manifests[i]!;
+    const dead = shadowed[i]!;
     const implicit = new Set(manifest.implicit);
     const src = RootFS.open(join(entryDir(store, key), TREE));
     const h = applier.layer();
@@ -48,7 +60,15 @@ export function replayLayers(store: string, keys: LayerKey[], applier: Applier, 
               h.onEntry(entry(e, { type: 'hardlink', linkname: e.n }, opaqueXattr));
               break;
             }
+            if (dead.has(e.p)) {
+              // a higher layer replaces or removes it: created (same order, same parents), not copied
+              h.onEntry(entry(e, { size: 0 }, opaqueXattr));
+              h.onEntryEnd();
+              stats.skippedBytes += e.s;
+              break;
+            }
             h.onEntry(entry(e, { size: e.s }, opaqueXattr));
+            stats.copiedBytes += e.s;
             if (e.s > 0) {
               const fd = src.openRead(e.p);
               try {
@@ -80,4 +100,5 @@ export function replayLayers(store: string, keys: LayerKey[], applier: Applier, 
       src.close();
     }
   }
+  return stats;
 }
