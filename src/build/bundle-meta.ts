@@ -8,7 +8,7 @@ import { OciBundleError } from '../errors.js';
 import { isValidDigest, type Descriptor } from '../image/index.js';
 import type { IdMap } from '../layer/ids.js';
 import { writeFileAtomic } from '../runtime-config.js';
-import { formatMtree, MAX_MTREE_BYTES, parseMtree, type Mtree } from './mtree-spec.js';
+import { formatMtree, MAX_MTREE_BYTES, parseMtree, type Mtree, type MtreeSource } from './mtree-spec.js';
 
 export const META_NAME = 'umoci.json';
 const MANIFEST_TYPES = new Set(['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json']);
@@ -44,10 +44,10 @@ export function recordedMaps(meta: Pick<BundleMeta, 'uidMap' | 'gidMap' | 'rootl
 }
 
 /**
- * Writes the mtree, then umoci.json (so umoci.json never names a missing mtree), and removes
+ * Writes the mtree (streamed out as it is formatted), then umoci.json (so umoci.json never names a missing mtree), and removes
  * mtrees of other manifests that an earlier unpack or repack left in the bundle.
  */
-export function writeBundleMeta(bundle: string, meta: BundleMeta, tree: Mtree): void {
+export function writeBundleMeta<H>(bundle: string, meta: BundleMeta, tree: Mtree | MtreeSource<H>): void {
   const manifest = meta.descriptorPath[meta.descriptorPath.length - 1];
   if (!manifest) throw new OciBundleError('EBUNDLE', 'no manifest descriptor to record');
   const name = mtreeName(manifest.digest);

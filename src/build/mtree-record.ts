@@ -1,53 +1,42 @@
 // Records a bundle's mtree while the applier writes the rootfs (an ApplyObserver): each
 // object as written, file digests hashed from the bytes as they stream (or, with a layer
 // worker, taken from the worker's digests by entry ordinal), hardlink counts, removals of
-// whole trees. Directories the applier made implicitly are lstat'ed once at the
-// end. When an entry goes where a path model cannot follow (a symlinked parent), the
-// recorder says so and the caller walks the rootfs instead.
+// whole trees. Directories the applier made implicitly are lstat'ed once at the end. When an
+// entry goes where a path model cannot follow (a symlinked parent), the recorder says so and
+// the caller walks the rootfs instead. The model is held compactly: paths in the applier's
+// path table, each object's keywords in typed arrays (mtree-inodes.ts), no object per entry.
 import { createHash, type Hash } from 'node:crypto';
 import type { Applied, ApplyObserver } from '../layer/observer.js';
+import { grown, PathTable, ROOT } from '../layer/path-table.js';
 import type { RootFS } from '../fs/rootfs.js';
-import type { Mtree, MtreeEntry, MtreeType } from './mtree-spec.js';
+import type { MtreeEntry, MtreeSource, MtreeType } from './mtree-spec.js';
+import { EMPTY_SHA256, Inodes } from './mtree-inodes.js';
 
-export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-
-/**
- * The xattrs of every entry that has none: one shared, never-written map instead of one per
- * entry (a million-entry layer would otherwise hold a million empty maps). Entries with
- * xattrs get their own.
- */
-const NO_XATTRS: Map<string, string> = new Map();
+export { EMPTY_SHA256 } from './mtree-inodes.js';
 
 const KIND: Record<Applied['kind'], MtreeType> = { file: 'file', dir: 'dir', symlink: 'link', char: 'char', block: 'block', fifo: 'fifo' };
 
-function split(path: string): [string, string] {
-  const i = path.lastIndexOf('/');
-  return i < 0 ? ['.', path] : [path.slice(0, i), path.slice(i + 1)];
+/** A finished model: the mtree's source for formatting, and lookups by path. */
+export interface MtreeModel extends MtreeSource<number> {
+  get(path: string): MtreeEntry | undefined;
 }
 
-/** Files whose digest the layer worker delivers: the entry waits for it until finish(). */
-interface Pending {
-  e: MtreeEntry;
-  path: string;
-  layer: number;
-  ordinal: number;
-}
-
-export class MtreeRecorder implements ApplyObserver {
-  /** The model: path -> entry (hardlinks share one entry object); it becomes the Mtree. */
-  private readonly nodes: Mtree = new Map();
-  /** Child names of each directory of the model. */
-  private readonly kids = new Map<string, Set<string>>();
-  /** Directories the applier made as missing parents: lstat'ed at the end. */
-  private readonly implicit = new Set<string>();
+export class MtreeRecorder implements ApplyObserver, MtreeModel {
+  readonly paths = new PathTable();
+  /** Per path node: its object in `objs` (hardlinks share one), -1 when not in the model. */
+  private objOf = new Int32Array(1024).fill(-1);
+  private readonly objs = new Inodes();
+  /** Directories the applier made as missing parents: lstat'ed at the end (node ids). */
+  private readonly implicit = new Set<number>();
   private hash: Hash | null = null;
   /** The digest of the file being written, given instead of its bytes (see digest()). */
   private known: string | null = null;
   /** Why the model cannot be trusted (null while it can). */
   lost: string | null = null;
-  /** Set by fromStream(): file digests come from the worker, keyed `layer:ordinal`. */
+  /** Set by fromStream(): file digests from the worker not yet taken, per layer by entry ordinal. */
   private streamed: Map<number, string>[] | null = null;
-  private pending: Pending[] = [];
+  /** Files still waiting for the worker's digest: flat quadruples [object, layer, ordinal, node]. */
+  private pending: number[] = [];
 
   get needsData(): boolean {
     return this.streamed === null;
@@ -65,47 +54,59 @@ export class MtreeRecorder implements ApplyObserver {
   }
 
   constructor() {
-    this.setDir('.', { type: 'dir', xattrs: NO_XATTRS });
-    this.implicit.add('.');
+    this.setObj(ROOT, this.objs.add('dir'));
+    this.implicit.add(ROOT);
   }
 
-  private setDir(path: string, e: MtreeEntry): void {
-    this.nodes.set(path, e);
-    this.kids.set(path, new Set());
+  private obj(id: number): number {
+    return id >= 0 && id < this.objOf.length ? this.objOf[id]! : -1;
   }
 
-  private static xattrsOf(a: Applied): Map<string, string> {
-    if (a.xattrs.size === 0) return NO_XATTRS;
-    const m = new Map<string, string>();
-    for (const [k, v] of a.xattrs) m.set(k, v.toString('base64'));
-    return m;
+  private setObj(id: number, o: number): void {
+    if (id >= this.objOf.length) {
+      const n = grown(this.objOf, id + 1);
+      n.fill(-1, this.objOf.length);
+      this.objOf = n;
+    }
+    this.objOf[id] = o;
   }
 
   put(path: string, a: Applied): void {
     const type = KIND[a.kind];
-    const e: MtreeEntry = { type, mode: a.mode, uid: a.uid, gid: a.gid, tarTime: a.mtime.sec, xattrs: type === 'file' || type === 'dir' ? MtreeRecorder.xattrsOf(a) : NO_XATTRS };
-    if (type !== 'dir') e.nlink = 1;
-    if (type === 'link') e.link = a.link ?? '';
-    if (type === 'link') e.size = Buffer.byteLength(e.link!);
-    else if (type === 'file') {
-      e.size = a.size ?? 0;
-      if (this.streamed !== null && e.size > 0 && a.entry !== undefined) {
-        e.sha256 = EMPTY_SHA256; // replaced in finish()
-        this.pending.push({ e, path, layer: a.entry.layer, ordinal: a.entry.ordinal });
-      } else e.sha256 = this.known ?? (this.hash ? this.hash.digest('hex') : EMPTY_SHA256);
+    const id = this.paths.intern(path);
+    const o = this.objs.add(type);
+    this.objs.setMeta(o, a.mode, a.uid, a.gid, a.mtime.sec);
+    if (type === 'file' || type === 'dir') this.objs.setXattrs(o, a.xattrs);
+    if (type !== 'dir') this.objs.nlink[o] = 1;
+    if (type === 'link') {
+      const link = a.link ?? '';
+      this.objs.links.set(o, link);
+      this.objs.size[o] = Buffer.byteLength(link);
+    } else if (type === 'file') {
+      this.objs.size[o] = a.size ?? 0;
+      if (this.streamed !== null && (a.size ?? 0) > 0 && a.entry !== undefined) {
+        const m = this.streamed[a.entry.layer];
+        const hex = m?.get(a.entry.ordinal);
+        if (hex !== undefined) {
+          m!.delete(a.entry.ordinal);
+          this.objs.setDigest(o, hex);
+        } else {
+          this.objs.setDigest(o, EMPTY_SHA256); // replaced in finish()
+          this.pending.push(o, a.entry.layer, a.entry.ordinal, id);
+        }
+      } else this.objs.setDigest(o, this.known ?? (this.hash ? this.hash.digest('hex') : EMPTY_SHA256));
       this.hash = null;
       this.known = null;
-    } else if (type !== 'dir') e.size = 0;
-    const old = this.nodes.get(path);
-    if (old && old.type === 'dir' && type === 'dir') {
-      this.nodes.set(path, e);
-      this.implicit.delete(path);
+    } else if (type !== 'dir') this.objs.size[o] = 0;
+    const old = this.obj(id);
+    if (old >= 0 && this.objs.type[old] === DIR && type === 'dir') {
+      this.setObj(id, o);
+      this.implicit.delete(id);
       return;
     }
-    if (old) this.remove(path);
-    if (!this.attach(path)) return;
-    if (type === 'dir') this.setDir(path, e);
-    else this.nodes.set(path, e);
+    if (old >= 0) this.removeNode(id);
+    if (!this.attach(id, path)) return;
+    this.setObj(id, o);
   }
 
   data(chunk: Buffer): void {
@@ -117,81 +118,114 @@ export class MtreeRecorder implements ApplyObserver {
   }
 
   link(path: string, target: string): void {
-    const t = this.nodes.get(target);
-    if (!t || t.type === 'dir') {
+    const t = this.obj(this.paths.find(target));
+    if (t < 0 || this.objs.type[t] === DIR) {
       this.untracked(`hardlink ${path} names ${target}, which the model does not hold`);
       return;
     }
-    if (this.nodes.has(path)) this.remove(path);
-    if (!this.attach(path)) return;
-    t.nlink = (t.nlink ?? 1) + 1;
-    this.nodes.set(path, t);
+    const id = this.paths.intern(path);
+    if (this.obj(id) >= 0) this.removeNode(id);
+    if (!this.attach(id, path)) return;
+    this.objs.nlink[t] = (this.objs.nlink[t] || 1) + 1;
+    this.setObj(id, t);
   }
 
   remove(path: string): void {
-    const n = this.nodes.get(path);
-    if (!n) return; // not in the model: nothing to forget (a removed implicit name)
-    const drop = (p: string, e: MtreeEntry) => {
-      const kids = this.kids.get(p);
-      if (kids) for (const k of kids) {
-        const cp = p === '.' ? k : `${p}/${k}`;
-        const c = this.nodes.get(cp);
-        if (c) drop(cp, c);
-      }
-      if (e.type !== 'dir' && e.nlink !== undefined && e.nlink > 1) e.nlink--;
-      this.nodes.delete(p);
-      this.kids.delete(p);
-      this.implicit.delete(p);
-    };
-    drop(path, n);
-    const [parent, name] = split(path);
-    this.kids.get(parent)?.delete(name);
+    const id = this.paths.find(path);
+    if (this.obj(id) >= 0) this.removeNode(id); // else not in the model: nothing to forget (a removed implicit name)
+  }
+
+  /** Forget a node and everything below it (a live node's ancestors are all live). */
+  private removeNode(id: number): void {
+    const stack = [id];
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      const o = this.objOf[n]!;
+      this.paths.forEachChild(n, (c) => {
+        if (this.obj(c) >= 0) stack.push(c);
+      });
+      if (this.objs.type[o] !== DIR && this.objs.nlink[o]! > 1) this.objs.nlink[o]!--;
+      this.objOf[n] = -1;
+      this.implicit.delete(n);
+    }
   }
 
   implicitDir(path: string): void {
-    if (this.nodes.has(path) || !this.attach(path)) return;
-    this.setDir(path, { type: 'dir', xattrs: NO_XATTRS });
-    this.implicit.add(path);
+    const id = this.paths.intern(path);
+    if (this.obj(id) >= 0 || !this.attach(id, path)) return;
+    this.setObj(id, this.objs.add('dir'));
+    this.implicit.add(id);
   }
 
   untracked(why: string): void {
     this.lost ??= why;
   }
 
-  private attach(path: string): boolean {
-    const [parent, name] = split(path);
-    const kids = this.kids.get(parent);
-    if (!kids) {
+  /** The parent of `id` must be a directory of the model. */
+  private attach(id: number, path: string): boolean {
+    const p = id === ROOT ? ROOT : this.paths.parentOf(id);
+    const o = this.obj(p);
+    if (o < 0 || this.objs.type[o] !== DIR) {
       this.untracked(`${path} has no directory parent in the model`);
       return false;
     }
-    kids.add(name);
     return true;
   }
 
   /** The finished model, after the applier's finish(): implicit directories are lstat'ed. */
-  finish(fs: RootFS): Mtree {
-    for (const p of this.pending) {
-      const hex = this.streamed?.[p.layer]?.get(p.ordinal);
-      if (hex === undefined) this.untracked(`the layer stream gave no digest for ${p.path}`);
-      else p.e.sha256 = hex;
+  finish(fs: RootFS): MtreeModel {
+    for (let i = 0; i < this.pending.length; i += 4) {
+      const [o, layer, ordinal, id] = [this.pending[i]!, this.pending[i + 1]!, this.pending[i + 2]!, this.pending[i + 3]!];
+      const hex = this.streamed?.[layer]?.get(ordinal);
+      if (hex === undefined) this.untracked(`the layer stream gave no digest for ${this.paths.path(id)}`);
+      else this.objs.setDigest(o, hex);
     }
     this.pending = [];
     this.streamed = null;
-    this.kids.clear();
-    for (const p of this.implicit) {
+    for (const id of this.implicit) {
+      const p = this.paths.path(id);
       const st = fs.lstat(p);
       if (st === null || st.kind !== 'dir') {
         this.untracked(`${p} is not a directory on disk`);
-        this.nodes.delete(p);
+        this.objOf[id] = -1;
         continue;
       }
-      const xattrs = fs.listXattrs(p);
-      const e: MtreeEntry = { type: 'dir', mode: st.mode, uid: st.uid, gid: st.gid, tarTime: st.mtime.sec, xattrs: xattrs.size === 0 ? NO_XATTRS : new Map() };
-      for (const [k, v] of xattrs) e.xattrs.set(k, v.toString('base64'));
-      this.nodes.set(p, e);
+      const o = this.objs.add('dir');
+      this.objs.setMeta(o, st.mode, st.uid, st.gid, st.mtime.sec);
+      this.objs.setXattrs(o, fs.listXattrs(p));
+      this.objOf[id] = o;
     }
     this.implicit.clear();
-    return this.nodes;
+    return this;
+  }
+
+  // --- MtreeModel ---------------------------------------------------------------------
+
+  get root(): number | null {
+    const o = this.obj(ROOT);
+    return o >= 0 && this.objs.type[o] === DIR ? ROOT : null;
+  }
+
+  entry(id: number): MtreeEntry {
+    return this.objs.entry(this.objOf[id]!);
+  }
+
+  isDir(id: number): boolean {
+    return this.objs.type[this.objOf[id]!] === DIR;
+  }
+
+  children(id: number): [string, number][] {
+    const out: [string, number][] = [];
+    this.paths.forEachChild(id, (c) => {
+      if (this.obj(c) >= 0) out.push([this.paths.name(c), c]);
+    });
+    return out;
+  }
+
+  get(path: string): MtreeEntry | undefined {
+    const o = this.obj(this.paths.find(path));
+    return o < 0 ? undefined : this.objs.entry(o);
   }
 }
+
+const DIR = Inodes.code('dir');

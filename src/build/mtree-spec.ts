@@ -49,58 +49,86 @@ export function formatKeywords(e: MtreeEntry): string {
   return s;
 }
 
-function baseName(p: string): string {
-  return p.slice(p.lastIndexOf('/') + 1);
+/**
+ * A tree to format, by handle: the recorder's model (node ids) or an Mtree map (paths).
+ * children() lists a directory's entries in any order, with their base names.
+ */
+export interface MtreeSource<H> {
+  readonly root: H | null;
+  entry(h: H): MtreeEntry;
+  isDir(h: H): boolean;
+  children(h: H): [string, H][];
 }
 
-/**
- * The text of an mtree, in pieces (join or write them in order): the header comments, then
- * each directory with its non-directories first and its subdirectories after, as go-mtree
- * walks. Entries whose parent is not a directory of the tree are not reachable and skipped.
- */
-export function formatMtree(tree: Mtree, header: { tree: string; date: Date }): string[] {
-  const out: string[] = [
-    `#          user: ocibundle\n#       machine: ${process.env['HOSTNAME'] ?? 'localhost'}\n#          tree: ${vis(header.tree)}\n`,
-    `#          date: ${header.date.toUTCString()}\n#      keywords: ${KEYWORDS}\n\n`,
-  ];
-  const children = new Map<string, string[]>();
+/** An Mtree map as a source: entries whose parent is not a directory of the map are unreachable. */
+function mapSource(tree: Mtree): MtreeSource<string> {
+  const children = new Map<string, [string, string][]>();
   for (const p of tree.keys()) {
     if (p === '.') continue;
     const i = p.lastIndexOf('/');
     const parent = i < 0 ? '.' : p.slice(0, i);
     let list = children.get(parent);
     if (!list) children.set(parent, (list = []));
-    list.push(p);
+    list.push([p.slice(i + 1), p]);
   }
   const root = tree.get('.');
-  if (!root || root.type !== 'dir') return out;
+  return {
+    root: root && root.type === 'dir' ? '.' : null,
+    entry: (p) => tree.get(p)!,
+    isDir: (p) => tree.get(p)!.type === 'dir',
+    children: (p) => children.get(p) ?? [],
+  };
+}
+
+function byName(a: [string, unknown], b: [string, unknown]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+}
+
+/** Pieces of text are handed out once they pass this size. */
+const PIECE = 1 << 20;
+
+/**
+ * The text of an mtree, in pieces (join or write them in order, as they are made): the
+ * header comments, then each directory with its non-directories first and its
+ * subdirectories after, each group sorted by name, as go-mtree walks.
+ */
+export function* formatMtree<H>(tree: Mtree | MtreeSource<H>, header: { tree: string; date: Date }): Generator<string> {
+  yield `#          user: ocibundle\n#       machine: ${process.env['HOSTNAME'] ?? 'localhost'}\n#          tree: ${vis(header.tree)}\n`;
+  yield `#          date: ${header.date.toUTCString()}\n#      keywords: ${KEYWORDS}\n\n`;
+  const src = (tree instanceof Map ? mapSource(tree) : tree) as MtreeSource<unknown>;
+  if (src.root === null) return;
   let buf = '';
-  const flush = () => {
-    if (buf.length > 0) out.push(buf);
-    buf = '';
-  };
-  const emitDir = (dir: string, indent: number) => {
-    const e = tree.get(dir)!;
-    buf += `# ${vis(dir)}\n${dir === '.' ? '.' : vis(baseName(dir))}${formatKeywords(e)}\n`;
-    const kids = (children.get(dir) ?? []).sort();
-    const pad = ' '.repeat(4 * (indent + 1));
-    const subdirs: string[] = [];
-    for (const k of kids) {
-      const c = tree.get(k)!;
-      if (c.type === 'dir') subdirs.push(k);
-      else buf += `${pad}${vis(baseName(k))}${formatKeywords(c)}\n`;
-    }
-    if (buf.length > 1 << 20) flush();
-    for (const d of subdirs) {
-      buf += '\n';
-      emitDir(d, indent + 1);
+  // an explicit stack instead of recursion: [handle, path, depth] of directories still to write, then their '..'
+  type Step = { h: unknown; path: string; depth: number } | null;
+  const stack: Step[] = [{ h: src.root, path: '.', depth: 0 }];
+  while (stack.length > 0) {
+    const step = stack.pop()!;
+    if (step === null) {
       buf += '..\n';
+      continue;
     }
-  };
-  emitDir('.', 0);
+    const { h, path, depth } = step;
+    if (depth > 0) buf += '\n';
+    buf += `# ${vis(path)}\n${path === '.' ? '.' : vis(path.slice(path.lastIndexOf('/') + 1))}${formatKeywords(src.entry(h))}\n`;
+    const kids = src.children(h).sort(byName);
+    const pad = ' '.repeat(4 * (depth + 1));
+    const subdirs: [string, unknown][] = [];
+    for (const k of kids) {
+      if (src.isDir(k[1])) subdirs.push(k);
+      else buf += `${pad}${vis(k[0])}${formatKeywords(src.entry(k[1]))}\n`;
+    }
+    if (buf.length > PIECE) {
+      yield buf;
+      buf = '';
+    }
+    if (depth > 0) stack.push(null);
+    for (let i = subdirs.length - 1; i >= 0; i--) {
+      const [name, c] = subdirs[i]!;
+      stack.push({ h: c, path: path === '.' ? name : `${path}/${name}`, depth: depth + 1 });
+    }
+  }
   buf += '\n..\n';
-  flush();
-  return out;
+  yield buf;
 }
 
 function bad(line: number, why: string): OciBundleError {

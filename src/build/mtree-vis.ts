@@ -7,6 +7,7 @@ const GLOB = new Set([0x2a, 0x3f, 0x5b, 0x23]); // * ? [ #
 
 /** Encode a name (as its UTF-8 bytes, or raw bytes) for an mtree line. */
 export function vis(s: string | Buffer): string {
+  if (typeof s === 'string' && stays(s)) return s;
   const b = typeof s === 'string' ? Buffer.from(s, 'utf8') : s;
   let out = '';
   let plain = 0; // start of a run of bytes that stay as they are
@@ -18,6 +19,15 @@ export function vis(s: string | Buffer): string {
     plain = i + 1;
   }
   return out + b.toString('latin1', plain);
+}
+
+/** True when every character stays as it is (printable ASCII, no '\\' nor glob character). */
+function stays(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f || c === 0x5c || c === 0x2a || c === 0x3f || c === 0x5b || c === 0x23) return false;
+  }
+  return true;
 }
 
 const CSTYLE: Record<string, number> = { n: 0x0a, r: 0x0d, b: 0x08, a: 0x07, v: 0x0b, t: 0x09, f: 0x0c, s: 0x20, E: 0x1b, '\\': 0x5c };

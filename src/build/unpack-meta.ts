@@ -7,14 +7,14 @@ import type { ResolvedImage } from '../image/index.js';
 import type { IdMap } from '../layer/ids.js';
 import type { ApplyObserver } from '../layer/observer.js';
 import { removeBundleMeta, writeBundleMeta, type BundleMeta } from './bundle-meta.js';
-import { MtreeRecorder } from './mtree-record.js';
+import { MtreeRecorder, type MtreeModel } from './mtree-record.js';
 import type { Mtree } from './mtree-spec.js';
 import { walkMtree } from './mtree-walk.js';
 
 export class BundleRecorder {
   private readonly rec = new MtreeRecorder();
   private readonly meta: BundleMeta;
-  private tree: Mtree | null = null;
+  private tree: Mtree | MtreeModel | null = null;
   /** Why the mtree came from a walk instead of the recorder (null: recorded). */
   walkedBecause: string | null = null;
 

@@ -7,6 +7,7 @@ import { OciBundleError, type WarnFn } from '../errors.js';
 import type { Meta, RootFS, Time } from '../fs/rootfs.js';
 import type { TarEntry, TarHandler } from './tar.js';
 import { cleanEntryPath, isWithin, parentOf } from './paths.js';
+import { grown, PathTable, ROOT } from './path-table.js';
 import { classifyWhiteout, LayerAdds } from './whiteout.js';
 import { decideXattr } from './xattrs.js';
 import { mapId, rootlessXattr, type IdMap } from './ids.js';
@@ -76,11 +77,13 @@ const MAX_PATH_BYTES = 4094;
 
 export class Applier {
   readonly stats: ApplyStats = { entries: 0, files: 0, bytes: 0, whiteouts: 0 };
-  private readonly adds = new LayerAdds();
-  /** Directories known to exist as real directories (not symlinks), for cheap parent checks. */
-  private readonly knownDirs = new Set<string>(['.']);
-  /** Declared metadata of every directory, applied after all layers (children change mtimes). */
-  private readonly dirTimes = new Map<string, DirTimes>();
+  /** Every path written, interned once (shared with the observer when it has a table). */
+  private readonly paths: PathTable;
+  private readonly adds: LayerAdds;
+  /** Per node: 1 for directories known to exist as real directories (not symlinks), for cheap parent checks. */
+  private known = new Uint8Array(1024);
+  /** Declared metadata of every directory by node, applied after all layers (children change mtimes). */
+  private readonly dirTimes = new Map<number, DirTimes>();
   private readonly rootless: boolean;
   private readonly uidMap: IdMap[];
   private readonly gidMap: IdMap[];
@@ -130,13 +133,16 @@ export class Applier {
     // The runtime's mapped root must own the rootfs (it mounts /proc there), as umoci does.
     if (this.rootOwner) fs.chown('.', this.rootOwner.uid, this.rootOwner.gid);
     this.obs = opts.observer;
+    this.paths = opts.observer?.paths ?? new PathTable();
+    this.adds = new LayerAdds(this.paths);
+    this.known[ROOT] = 1;
     this.overlay = opts.format === 'overlay';
     this.refreshFreeSpace();
   }
 
   /** True when the current layer had an entry for the root directory itself. */
   get rootDeclared(): boolean {
-    return this.dirTimes.has('.');
+    return this.dirTimes.has(ROOT);
   }
 
   /** A TarHandler for the next layer; entries of one layer never remove each other. */
@@ -162,9 +168,12 @@ export class Applier {
       const n = this.rootlessDevices;
       this.warn({ code: 'WDEVICE', message: `${n} device node${n === 1 ? '' : 's'} written as empty files in rootless mode, first ${this.firstRootlessDevice}` });
     }
-    const dirs = [...this.dirTimes.keys()].sort((a, b) => depth(b) - depth(a));
-    for (const dir of dirs) {
-      const t = this.dirTimes.get(dir)!;
+    const depths = new Map<number, number>();
+    for (const id of this.dirTimes.keys()) depths.set(id, this.depth(id));
+    const ids = [...this.dirTimes.keys()].sort((a, b) => depths.get(b)! - depths.get(a)!);
+    for (const id of ids) {
+      const t = this.dirTimes.get(id)!;
+      const dir = this.paths.path(id);
       try {
         if (this.rootless && this.unprivileged) {
           this.fs.setMeta(dir, { uid: t.uid, gid: t.gid, mode: t.mode, atime: t.atime, mtime: t.mtime, chown: false });
@@ -228,14 +237,14 @@ export class Applier {
       this.applyRootEntry(e);
       return;
     }
-    this.ensureParents(path);
-    this.adds.add(path);
+    const id = this.adds.add(path);
+    this.ensureParents(path, id);
     switch (e.type) {
       case 'file':
         this.createFile(path, e);
         return;
       case 'dir':
-        this.createDir(path, e);
+        this.createDir(path, id, e);
         return;
       case 'symlink':
         this.createSymlink(path, e);
@@ -311,7 +320,7 @@ export class Applier {
     this.fdEntry = this.entryNo;
   }
 
-  private createDir(path: string, e: TarEntry): void {
+  private createDir(path: string, id: number, e: TarEntry): void {
     const meta = this.meta(path, e);
     try {
       this.fs.mkdir(path, 0o700);
@@ -328,12 +337,12 @@ export class Applier {
         if (this.whiteouts.delete(path)) meta.xattrs = new Map([...(meta.xattrs ?? []), [this.opaqueName(), OPAQUE_VALUE]]);
       }
     }
-    this.knownDirs.add(path);
+    this.setKnown(id, 1);
     this.implicitDirs.delete(path);
     const applied = this.rootless && this.unprivileged ? { ...meta, mode: meta.mode | 0o700 } : meta;
     const set = this.finishWithXattrFallback(path, applied, (m) => this.fs.setMeta(path, m));
     this.observe(path, 'dir', { ...set, mode: meta.mode });
-    this.dirTimes.set(path, { atime: meta.atime, mtime: meta.mtime, mode: meta.mode, uid: meta.uid, gid: meta.gid });
+    this.dirTimes.set(id, { atime: meta.atime, mtime: meta.mtime, mode: meta.mode, uid: meta.uid, gid: meta.gid });
   }
 
   private createSymlink(path: string, e: TarEntry): void {
@@ -386,7 +395,7 @@ export class Applier {
     const meta = this.meta('.', e);
     const set = this.finishWithXattrFallback('.', meta, (m) => this.fs.setMeta('.', m));
     this.observe('.', 'dir', set);
-    this.dirTimes.set('.', { atime: meta.atime, mtime: meta.mtime, mode: meta.mode, uid: meta.uid, gid: meta.gid });
+    this.dirTimes.set(ROOT, { atime: meta.atime, mtime: meta.mtime, mode: meta.mode, uid: meta.uid, gid: meta.gid });
   }
 
   // --- helpers -------------------------------------------------------------------------
@@ -428,17 +437,18 @@ export class Applier {
   }
 
   /** Make sure every ancestor of `path` exists; missing ones become 0755 (container) root directories. */
-  private ensureParents(path: string): void {
+  private ensureParents(path: string, id = this.paths.intern(path)): void {
+    const pid = this.paths.parentOf(id);
+    if (this.isKnown(pid)) return;
     const parent = parentOf(path);
-    if (this.knownDirs.has(parent)) return;
-    this.ensureParents(parent);
+    this.ensureParents(parent, pid);
     const st = this.fs.lstat(parent);
     if (st?.kind === 'char' && this.whiteouts.delete(parent)) {
       // overlay format: `.wh.D` then `D/x` in one layer is an emptied D holding x
       this.fs.remove(parent);
       this.fs.mkdir(parent, 0o755);
       this.fs.setXattr(parent, this.opaqueName(), OPAQUE_VALUE);
-      this.knownDirs.add(parent);
+      this.setKnown(pid, 1);
     } else if (st === null) {
       try {
         this.fs.mkdir(parent, 0o755);
@@ -446,11 +456,11 @@ export class Applier {
       } catch (err) {
         throw this.wrap(err, parent);
       }
-      this.knownDirs.add(parent);
+      this.setKnown(pid, 1);
       this.obs?.implicitDir(parent);
       this.implicitDirs.add(parent);
     } else if (st.kind === 'dir') {
-      this.knownDirs.add(parent);
+      this.setKnown(pid, 1);
     } else if (st.kind !== 'symlink') {
       throw new OciBundleError('EPATH', `cannot create ${path}: ${parent} is a ${st.kind}, not a directory`);
     } else {
@@ -496,7 +506,7 @@ export class Applier {
         const child = d === '.' ? name : `${d}/${name}`;
         if (!this.adds.touches(child)) {
           this.removePath(child);
-        } else if (!this.adds.added.has(child) || this.fs.lstat(child)?.kind === 'dir') {
+        } else if (!this.adds.wrote(child) || this.fs.lstat(child)?.kind === 'dir') {
           walk(child);
         }
       }
@@ -521,7 +531,7 @@ export class Applier {
         this.fs.mkdir(dir, 0o755);
         this.implicitDirs.add(dir);
       }
-      this.knownDirs.add(dir);
+      this.setKnown(this.paths.intern(dir), 1);
     }
     try {
       this.fs.setXattr(dir, this.opaqueName(), OPAQUE_VALUE);
@@ -534,10 +544,33 @@ export class Applier {
     return this.opts.opaqueXattr ?? 'trusted.overlay.opaque';
   }
 
+  /** A removed directory: it and every directory below it are no longer known, nor their times. */
   private forgetDirsUnder(path: string): void {
-    for (const d of this.knownDirs) if (d !== '.' && isWithin(d, path)) this.knownDirs.delete(d);
-    for (const d of this.dirTimes.keys()) if (d !== '.' && isWithin(d, path)) this.dirTimes.delete(d);
+    const id = this.paths.find(path);
+    if (id >= 0) {
+      const forget = (n: number) => {
+        if (n < this.known.length) this.known[n] = 0;
+        this.dirTimes.delete(n);
+      };
+      if (id !== ROOT) forget(id);
+      this.paths.forEachBelow(id, forget);
+    }
     for (const d of this.implicitDirs) if (isWithin(d, path)) this.implicitDirs.delete(d);
+  }
+
+  private isKnown(id: number): boolean {
+    return id < this.known.length && this.known[id] === 1;
+  }
+
+  private setKnown(id: number, v: 0 | 1): void {
+    this.known = grown(this.known, id + 1);
+    this.known[id] = v;
+  }
+
+  private depth(id: number): number {
+    let n = 0;
+    for (let p = id; p !== ROOT; p = this.paths.parentOf(p)) n++;
+    return n;
   }
 
   private meta(path: string, e: TarEntry): Meta {
@@ -670,11 +703,4 @@ function isOverlayXattr(name: string): boolean {
 
 function code(err: unknown): string | undefined {
   return (err as { code?: string } | null)?.code;
-}
-
-function depth(p: string): number {
-  if (p === '.') return 0;
-  let n = 1;
-  for (let i = 0; i < p.length; i++) if (p.charCodeAt(i) === 47) n++;
-  return n;
 }

@@ -3,6 +3,7 @@
 // as it streams, hardlinks, removals. src/build records a bundle's mtree from these events
 // instead of walking the rootfs afterwards. No policy here: only the event shapes.
 import type { Time } from './tar.js';
+import type { PathTable } from './path-table.js';
 
 export type AppliedKind = 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo';
 
@@ -24,6 +25,8 @@ export interface Applied {
 }
 
 export interface ApplyObserver {
+  /** The observer's path table: the applier interns into the same one, so each path is held once. */
+  readonly paths?: PathTable;
   /**
    * False while file contents reach the observer another way (the layer worker hashes them by
    * entry ordinal): data() is then not called. Read at each file's start.

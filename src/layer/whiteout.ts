@@ -3,6 +3,7 @@
 // applying them (and the "never delete what this layer adds" rule) is LayerState's job.
 import { OciBundleError } from '../errors.js';
 import { baseOf, joinPath, parentOf } from './paths.js';
+import { grown, ROOT, type PathTable } from './path-table.js';
 
 export const WHITEOUT_PREFIX = '.wh.';
 export const OPAQUE_MARKER = '.wh..wh..opq';
@@ -32,29 +33,54 @@ export function classifyWhiteout(path: string): Whiteout {
 
 /**
  * What one layer has added, so that its whiteouts never remove its own entries whatever
- * their order in the tar. `added` holds every path the layer wrote; `ancestors` every
- * directory above one (so an opaque walk can descend into them instead of deleting them).
+ * their order in the tar: a mark per node of the applier's path table (the paths themselves
+ * are interned there once), stamped with the layer, so clear() is O(1).
  */
 export class LayerAdds {
-  readonly added = new Set<string>();
-  private readonly ancestors = new Set<string>();
+  /** (stamp | ADDED | ABOVE) per node; a mark of another stamp is an earlier layer's. */
+  private marks = new Int32Array(1024);
+  private stamp = 0;
 
-  add(path: string): void {
-    this.added.add(path);
-    let p = parentOf(path);
-    while (p !== '.' && !this.ancestors.has(p)) {
-      this.ancestors.add(p);
-      p = parentOf(p);
-    }
+  constructor(private readonly paths: PathTable) {}
+
+  /** Records `path` as written by this layer; returns its node id. */
+  add(path: string): number {
+    const id = this.paths.intern(path);
+    this.set(id, ADDED);
+    for (let p = this.paths.parentOf(id); p !== ROOT && !this.has(p, ABOVE); p = this.paths.parentOf(p)) this.set(p, ABOVE);
+    return id;
   }
 
   /** True when `path` or something below it was written by this layer. */
   touches(path: string): boolean {
-    return this.added.has(path) || this.ancestors.has(path);
+    const id = this.paths.find(path);
+    return id >= 0 && this.has(id, ADDED | ABOVE);
   }
 
+  /** True when this layer wrote `path` itself. */
+  wrote(path: string): boolean {
+    const id = this.paths.find(path);
+    return id >= 0 && this.has(id, ADDED);
+  }
+
+  /** The next layer begins. */
   clear(): void {
-    this.added.clear();
-    this.ancestors.clear();
+    this.stamp += STAMP_STEP;
+  }
+
+  private has(id: number, bits: number): boolean {
+    const m = id < this.marks.length ? this.marks[id]! : 0;
+    return (m & ~3) === this.stamp && (m & bits) !== 0;
+  }
+
+  private set(id: number, bit: number): void {
+    this.marks = grown(this.marks, id + 1);
+    const m = this.marks[id]!;
+    this.marks[id] = (m & ~3) === this.stamp ? m | bit : this.stamp | bit;
   }
 }
+
+const ADDED = 1;
+const ABOVE = 2;
+/** Stamps start at 4 (after clear()): a zeroed mark belongs to no layer. */
+const STAMP_STEP = 4;

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanEntryPath, isWithin, parentOf } from '../../src/layer/paths.js';
 import { classifyWhiteout, LayerAdds } from '../../src/layer/whiteout.js';
+import { PathTable } from '../../src/layer/path-table.js';
 import { decideXattr } from '../../src/layer/xattrs.js';
 import { mapId, parseRootlessXattr, rootlessXattr } from '../../src/layer/ids.js';
 import { parseIdMap as parseIdMapArg } from '../../src/spec/index.js';
@@ -64,16 +65,27 @@ test('classifyWhiteout', async (t) => {
   }
 });
 
-test('LayerAdds tracks entries and their ancestors', () => {
-  const adds = new LayerAdds();
+test('LayerAdds tracks entries and their ancestors, layer by layer', () => {
+  const adds = new LayerAdds(new PathTable());
+  adds.clear();
   adds.add('a/b/c');
   assert.ok(adds.touches('a/b/c'));
+  assert.ok(adds.wrote('a/b/c'));
   assert.ok(adds.touches('a/b'));
   assert.ok(adds.touches('a'));
   assert.ok(!adds.touches('a/b/d'));
-  assert.ok(!adds.added.has('a/b'));
+  assert.ok(!adds.touches('x'));
+  assert.ok(!adds.wrote('a/b'));
+  adds.add('a/b');
+  assert.ok(adds.wrote('a/b'));
   adds.clear();
   assert.ok(!adds.touches('a'));
+  assert.ok(!adds.touches('a/b/c'));
+  assert.ok(!adds.wrote('a/b'));
+  // a later layer marks its own paths again, and only those
+  adds.add('a/e');
+  assert.ok(adds.touches('a'));
+  assert.ok(!adds.touches('a/b'));
 });
 
 test('decideXattr policy', async (t) => {

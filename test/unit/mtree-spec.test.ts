@@ -70,7 +70,7 @@ test('parses go-mtree output: /set defaults, relative dirs, "..", vis names, xat
 
 test('our output parses back to the same model', () => {
   const m: Mtree = parseMtree(GO_MTREE);
-  const again = parseMtree(formatMtree(m, { tree: '/x/rootfs', date: new Date(0) }).join(''));
+  const again = parseMtree([...formatMtree(m, { tree: '/x/rootfs', date: new Date(0) })].join(''));
   assert.deepEqual(again, m);
 });
 

@@ -1,0 +1,120 @@
+// The objects of a recorded mtree (what each path names; hardlinks share one) held as typed
+// arrays with one slot per object: type, mode, owner, tar_time, size, nlink and a 32-byte
+// digest slot, plus side maps for the few with a link target or xattrs. entry() turns a slot
+// back into an MtreeEntry with exactly the keywords the recorder set.
+import { grown } from '../layer/path-table.js';
+import type { MtreeEntry, MtreeType } from './mtree-spec.js';
+
+export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+const TYPES: MtreeType[] = ['file', 'dir', 'link', 'char', 'block', 'fifo', 'socket'];
+const CODES = new Map(TYPES.map((t, i) => [t, i]));
+/** No digest keyword; the empty file's digest (shared); otherwise a slot of `digests`. */
+const NO_DIGEST = -1;
+const EMPTY_DIGEST = -2;
+const HAS_META = 1;
+
+/** The xattrs of every entry that has none: one shared, never-written map. */
+const NO_XATTRS: Map<string, string> = new Map();
+
+export class Inodes {
+  type = new Uint8Array(1024);
+  private flags = new Uint8Array(1024);
+  private mode = new Uint16Array(1024);
+  private uid = new Uint32Array(1024);
+  private gid = new Uint32Array(1024);
+  private time = new Float64Array(1024);
+  /** NaN: no size keyword. */
+  size = new Float64Array(1024);
+  /** 0: no nlink keyword. */
+  nlink = new Uint32Array(1024);
+  private dig = new Int32Array(1024);
+  private digests = Buffer.alloc(32 * 1024);
+  private digestsUsed = 0;
+  readonly links = new Map<number, string>();
+  private readonly xattrs = new Map<number, Map<string, string>>();
+  private count = 0;
+
+  static code(t: MtreeType): number {
+    return CODES.get(t)!;
+  }
+
+  /** A new object of type `t` with no other keyword yet. */
+  add(t: MtreeType): number {
+    const o = this.count++;
+    if (o >= this.type.length) {
+      const n = o + 1;
+      this.type = grown(this.type, n);
+      this.flags = grown(this.flags, n);
+      this.mode = grown(this.mode, n);
+      this.uid = grown(this.uid, n);
+      this.gid = grown(this.gid, n);
+      this.time = grown(this.time, n);
+      this.size = grown(this.size, n);
+      this.nlink = grown(this.nlink, n);
+      this.dig = grown(this.dig, n);
+    }
+    this.type[o] = CODES.get(t)!;
+    this.flags[o] = 0;
+    this.size[o] = NaN;
+    this.nlink[o] = 0;
+    this.dig[o] = NO_DIGEST;
+    return o;
+  }
+
+  setMeta(o: number, mode: number, uid: number, gid: number, tarTime: number): void {
+    this.flags[o] = HAS_META;
+    this.mode[o] = mode;
+    this.uid[o] = uid;
+    this.gid[o] = gid;
+    this.time[o] = tarTime;
+  }
+
+  /** Raw xattr values, kept base64 as the mtree writes them. */
+  setXattrs(o: number, x: ReadonlyMap<string, Buffer>): void {
+    if (x.size === 0) {
+      this.xattrs.delete(o);
+      return;
+    }
+    const m = new Map<string, string>();
+    for (const [k, v] of x) m.set(k, v.toString('base64'));
+    this.xattrs.set(o, m);
+  }
+
+  setDigest(o: number, hex: string): void {
+    if (hex === EMPTY_SHA256) {
+      this.dig[o] = EMPTY_DIGEST;
+      return;
+    }
+    let slot = this.dig[o]!;
+    if (slot < 0) {
+      slot = this.digestsUsed++;
+      if ((slot + 1) * 32 > this.digests.length) {
+        const b = Buffer.alloc(this.digests.length * 2);
+        this.digests.copy(b);
+        this.digests = b;
+      }
+      this.dig[o] = slot;
+    }
+    this.digests.write(hex, slot * 32, 32, 'hex');
+  }
+
+  entry(o: number): MtreeEntry {
+    const e: MtreeEntry = { type: TYPES[this.type[o]!]!, xattrs: this.xattrs.get(o) ?? NO_XATTRS };
+    if (this.flags[o]! & HAS_META) {
+      e.mode = this.mode[o]!;
+      e.uid = this.uid[o]!;
+      e.gid = this.gid[o]!;
+      e.tarTime = this.time[o]!;
+    }
+    const size = this.size[o]!;
+    if (!Number.isNaN(size)) e.size = size;
+    if (this.nlink[o]! > 0) e.nlink = this.nlink[o]!;
+    const link = this.links.get(o);
+    if (link !== undefined) e.link = link;
+    const d = this.dig[o]!;
+    if (d === EMPTY_DIGEST) e.sha256 = EMPTY_SHA256;
+    else if (d >= 0) e.sha256 = this.digests.toString('hex', d * 32, d * 32 + 32);
+    return e;
+  }
+}

@@ -1,0 +1,198 @@
+// Interned rootfs paths: every clean path ('.' or 'a/b/c') is a node, its parent node plus
+// its base name, with a small integer id. Held in typed arrays and one name arena instead of a
+// JS string (and a Set slot) per path, so a million-entry layer costs tens of bytes per path.
+// Nodes are never freed (ids stay valid); what a node means (exists, was added) is its users'.
+
+const NONE = -1;
+/** The root '.' is always node 0. */
+export const ROOT = 0;
+
+/** `a`, or a copy at least `need` long (doubling), for arrays indexed by node id. */
+export function grown<T extends Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array>(a: T, need: number): T {
+  if (need <= a.length) return a;
+  let n = a.length;
+  while (n < need) n *= 2;
+  const b = new (a.constructor as new (n: number) => T)(n);
+  b.set(a);
+  return b;
+}
+
+export class PathTable {
+  private parents = new Int32Array(1024);
+  private firstChild = new Int32Array(1024).fill(NONE);
+  private nextSibling = new Int32Array(1024);
+  private nameStart = new Uint32Array(1024);
+  private nameLen = new Uint16Array(1024);
+  /** Base names as UTF-16 code units, back to back. */
+  private arena = new Uint16Array(16 * 1024);
+  private arenaUsed = 0;
+  /** Open addressing, linear probing: node id + 1, 0 for an empty slot. */
+  private slots = new Int32Array(2048);
+  private count = 1;
+  /** A random seed, so names that collide cannot be chosen in advance. */
+  private readonly seed = (Math.random() * 0x100000000) | 0;
+  /** The directory of the previous lookup: tar entries come grouped by directory. */
+  private lastDir = '';
+  private lastDirId = ROOT;
+
+  constructor() {
+    this.parents[ROOT] = NONE;
+  }
+
+  /** Nodes interned so far (the root included). */
+  get size(): number {
+    return this.count;
+  }
+
+  /** The id of `path`, or -1 when it was never interned. */
+  find(path: string): number {
+    return this.lookup(path, false);
+  }
+
+  /** The id of `path`, interning it and its missing ancestors. */
+  intern(path: string): number {
+    return this.lookup(path, true);
+  }
+
+  parentOf(id: number): number {
+    return this.parents[id]!;
+  }
+
+  /** The base name of a node ('.' for the root). */
+  name(id: number): string {
+    if (id === ROOT) return '.';
+    const start = this.nameStart[id]!;
+    const len = this.nameLen[id]!;
+    // fromCharCode.apply on a short subarray: one string, no intermediate array
+    return len < 4096 ? String.fromCharCode.apply(null, this.arena.subarray(start, start + len) as unknown as number[]) : longName(this.arena, start, len);
+  }
+
+  /** The clean path of a node. */
+  path(id: number): string {
+    if (id === ROOT) return '.';
+    const parts: string[] = [];
+    for (let n = id; n !== ROOT; n = this.parents[n]!) parts.push(this.name(n));
+    return parts.reverse().join('/');
+  }
+
+  /** The children ever interned under `id`, in no particular order (the callback may intern). */
+  forEachChild(id: number, f: (child: number) => void): void {
+    for (let c = this.firstChild[id]!; c !== NONE; c = this.nextSibling[c]!) f(c);
+  }
+
+  /** Every node below `id` (not `id` itself), parents before children. */
+  forEachBelow(id: number, f: (node: number) => void): void {
+    const stack = [id];
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      for (let c = this.firstChild[n]!; c !== NONE; c = this.nextSibling[c]!) {
+        f(c);
+        stack.push(c);
+      }
+    }
+  }
+
+  private lookup(path: string, create: boolean): number {
+    if (path === '.') return ROOT;
+    const slash = path.lastIndexOf('/');
+    let dir = ROOT;
+    if (slash >= 0) {
+      if (slash === this.lastDir.length && path.startsWith(this.lastDir)) dir = this.lastDirId;
+      else {
+        const d = path.slice(0, slash);
+        dir = this.lookup(d, create);
+        if (dir === NONE) return NONE;
+        this.lastDir = d;
+        this.lastDirId = dir;
+      }
+    }
+    return this.child(dir, path, slash + 1, create);
+  }
+
+  /** The node named path[start..] under `dir`. */
+  private child(dir: number, path: string, start: number, create: boolean): number {
+    const len = path.length - start;
+    const h = this.hash(dir, path, start);
+    const mask = this.slots.length - 1;
+    for (let s = h & mask; ; s = (s + 1) & mask) {
+      const v = this.slots[s]!;
+      if (v === 0) break;
+      const id = v - 1;
+      if (this.parents[id] === dir && this.nameLen[id] === len && this.sameName(id, path, start)) return id;
+    }
+    if (!create) return NONE;
+    if (len > 0xffff) throw new RangeError('path component too long');
+    return this.add(dir, path, start, len, h);
+  }
+
+  private sameName(id: number, path: string, start: number): boolean {
+    const a = this.arena;
+    const off = this.nameStart[id]!;
+    const len = this.nameLen[id]!;
+    for (let i = 0; i < len; i++) if (a[off + i] !== path.charCodeAt(start + i)) return false;
+    return true;
+  }
+
+  private add(dir: number, path: string, start: number, len: number, h: number): number {
+    const id = this.count++;
+    if (id >= this.parents.length) {
+      this.parents = grown(this.parents, id + 1);
+      const fc = grown(this.firstChild, id + 1);
+      fc.fill(NONE, this.firstChild.length);
+      this.firstChild = fc;
+      this.nextSibling = grown(this.nextSibling, id + 1);
+      this.nameStart = grown(this.nameStart, id + 1);
+      this.nameLen = grown(this.nameLen, id + 1);
+    }
+    this.arena = grown(this.arena, this.arenaUsed + len);
+    for (let i = 0; i < len; i++) this.arena[this.arenaUsed + i] = path.charCodeAt(start + i);
+    this.nameStart[id] = this.arenaUsed;
+    this.nameLen[id] = len;
+    this.arenaUsed += len;
+    this.parents[id] = dir;
+    this.nextSibling[id] = this.firstChild[dir]!;
+    this.firstChild[dir] = id;
+    if (this.count * 10 > this.slots.length * 7) this.rehash();
+    else this.place(id, h);
+    return id;
+  }
+
+  /** Hash of (parent node, path[start..]); a stored node's is hash(parent, arena name). */
+  private hash(dir: number, path: string, start: number): number {
+    let h = Math.imul(dir ^ this.seed, 0x9e3779b1) ^ (path.length - start);
+    for (let i = start; i < path.length; i++) h = Math.imul(h ^ path.charCodeAt(i), 0x01000193);
+    return mix(h);
+  }
+
+  private storedHash(id: number): number {
+    const off = this.nameStart[id]!;
+    const len = this.nameLen[id]!;
+    let h = Math.imul(this.parents[id]! ^ this.seed, 0x9e3779b1) ^ len;
+    for (let i = 0; i < len; i++) h = Math.imul(h ^ this.arena[off + i]!, 0x01000193);
+    return mix(h);
+  }
+
+  private place(id: number, h: number): void {
+    const mask = this.slots.length - 1;
+    let s = h & mask;
+    while (this.slots[s] !== 0) s = (s + 1) & mask;
+    this.slots[s] = id + 1;
+  }
+
+  private rehash(): void {
+    this.slots = new Int32Array(this.slots.length * 2);
+    for (let id = 1; id < this.count; id++) this.place(id, this.storedHash(id));
+  }
+}
+
+function mix(h: number): number {
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  return h ^ (h >>> 12);
+}
+
+function longName(a: Uint16Array, start: number, len: number): string {
+  let s = '';
+  for (let i = 0; i < len; i += 4096) s += String.fromCharCode.apply(null, a.subarray(start + i, start + Math.min(len, i + 4096)) as unknown as number[]);
+  return s;
+}
