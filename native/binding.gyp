@@ -10,8 +10,10 @@
         "meta.c",
         "copy.c",
         "mount.c",
-        "init.c"
+        "init.c",
+        "decode.c"
       ],
+      "libraries": ["-ldl"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE", "_FILE_OFFSET_BITS=64"],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
       "conditions": [["OS!='linux'", { "type": "none" }]]

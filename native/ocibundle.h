@@ -116,6 +116,13 @@ napi_value n_ficlone(napi_env env, napi_callback_info info);
 napi_value n_syncfs(napi_env env, napi_callback_info info);
 napi_value n_copy_file_range(napi_env env, napi_callback_info info);
 
+/* decode.c */
+napi_value n_decoders(napi_env env, napi_callback_info info);
+napi_value n_decoder_open(napi_env env, napi_callback_info info);
+napi_value n_decoder_run(napi_env env, napi_callback_info info);
+napi_value n_decoder_end(napi_env env, napi_callback_info info);
+napi_value n_decoder_close(napi_env env, napi_callback_info info);
+
 /* mount.c */
 napi_value n_fsopen(napi_env env, napi_callback_info info);
 napi_value n_fsconfig_set(napi_env env, napi_callback_info info);

@@ -104,8 +104,23 @@ export interface NativeAddon {
   /** The messages queued on a file system context fd ("e overlay: ..."). */
   fsMessages(fd: number): string[];
   umount2(target: PathArg, flags: number): void;
+  /** Which streaming decoders loaded (ISA-L's igzip, libzstd; both dlopen()ed at first use). */
+  decoders(): { gzip: boolean; zstd: boolean };
+  /** A streaming decoder; ENOTSUP when its library is absent. */
+  decoderOpen(kind: 'gzip' | 'zstd'): NativeDecoderHandle;
+  /** Decodes input[inOff, +inLen) into out[outOff, +outLen); result gets [taken, made].
+   * Call again while the output came out full or input is left; inLen 0 drains. Corrupt
+   * data throws an Error with code EDECODE (the decoder is freed). */
+  decoderRun(dec: NativeDecoderHandle, input: Buffer, inOff: number, inLen: number, out: Buffer, outOff: number, outLen: number, result: Uint32Array): void;
+  /** End of input: EDECODE unless the stream ended after a whole member/frame; frees it. */
+  decoderEnd(dec: NativeDecoderHandle): void;
+  /** Frees the decoder now (idempotent). */
+  decoderClose(dec: NativeDecoderHandle): void;
   constants: NativeConstants;
 }
+
+/** An opaque decoder state owned by the addon. */
+export type NativeDecoderHandle = { readonly __nativeDecoder: unique symbol };
 
 export interface NativeConstants {
   O_RDONLY: number; O_WRONLY: number; O_RDWR: number; O_CREAT: number; O_EXCL: number;

@@ -1,6 +1,7 @@
-// Layer decompression as a Duplex stream: gzip through node:zlib (threadpool; concatenated
-// members are read, trailing garbage fails, like Go's gzip), zstd through zlib's own decoder
-// when Node has it, else the `zstd` binary (on the other core), else fzstd (pure JS).
+// Layer decompression as a Duplex stream: gzip through the addon's ISA-L decoder when it
+// loaded, else node:zlib (threadpool); either way concatenated members are read, NUL padding
+// ends the stream, other trailing bytes fail. zstd through the addon's libzstd, else zlib's
+// own decoder when Node has it, else the `zstd` binary, else fzstd (pure JS).
 // Every stream error becomes OciBundleError('ECOMPRESS'). Knows nothing of tar or digests.
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
@@ -9,21 +10,27 @@ import { Duplex, PassThrough, Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { Decompress as FzstdDecompress } from 'fzstd';
 import { OciBundleError } from '../errors.js';
+import { nativeDecodes, nativeDecodeStream } from './native-decode.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
-export type ZstdBackend = 'zlib' | 'binary' | 'fzstd';
+export type ZstdBackend = 'native' | 'zlib' | 'binary' | 'fzstd';
+export type GzipBackend = 'native' | 'zlib';
 
 export interface DecompressOptions {
   /** Named in error messages (e.g. the layer digest). */
   label?: string;
   /** Force a zstd backend (tests, benchmarks); default: zstdBackend(). */
   zstdBackend?: ZstdBackend;
+  /** Force a gzip backend (tests, benchmarks); default: gzipBackend(). */
+  gzipBackend?: GzipBackend;
 }
 
 type ZlibWithZstd = typeof zlib & { createZstdDecompress?: (o?: { chunkSize?: number }) => Transform };
 
 /** Output chunk of the zlib decoders: 256 KiB inflates ~30% faster than the 16 KiB default. */
 const ZLIB_CHUNK = 256 * 1024;
+/** Output chunk of the native decoders. */
+const NATIVE_CHUNK = 256 * 1024;
 
 let binaryPath: string | null | undefined;
 
@@ -45,8 +52,14 @@ export function zstdBinary(): string | null {
   return binaryPath;
 }
 
+/** The gzip decoder used by default: ISA-L (2x zlib's speed, measured) when the addon has it. */
+export function gzipBackend(): GzipBackend {
+  return nativeDecodes('gzip') ? 'native' : 'zlib';
+}
+
 /** The zstd decoder used by default, fastest first (measured; see the tar report). */
 export function zstdBackend(): ZstdBackend {
+  if (nativeDecodes('zstd')) return 'native';
   if (typeof (zlib as ZlibWithZstd).createZstdDecompress === 'function') return 'zlib';
   if (zstdBinary() !== null) return 'binary';
   return 'fzstd';
@@ -58,9 +71,11 @@ export function createDecompressor(c: Compression, opts: DecompressOptions = {})
     case 'none':
       return new PassThrough();
     case 'gzip':
+      if ((opts.gzipBackend ?? gzipBackend()) === 'native') return nativeDecodeStream('gzip', NATIVE_CHUNK, (e) => compressError('gzip', label, e));
       return mapErrors(zlib.createGunzip({ chunkSize: ZLIB_CHUNK }), 'gzip', label);
     case 'zstd': {
       const backend = opts.zstdBackend ?? zstdBackend();
+      if (backend === 'native') return nativeDecodeStream('zstd', NATIVE_CHUNK, (e) => compressError('zstd', label, e));
       if (backend === 'zlib') {
         const mk = (zlib as ZlibWithZstd).createZstdDecompress;
         if (!mk) throw new OciBundleError('ECOMPRESS', 'this node has no zlib zstd decoder');
@@ -72,7 +87,7 @@ export function createDecompressor(c: Compression, opts: DecompressOptions = {})
   }
 }
 
-function compressError(kind: string, label: string, cause: unknown): OciBundleError {
+export function compressError(kind: string, label: string, cause: unknown): OciBundleError {
   if (cause instanceof OciBundleError) return cause;
   const msg = cause instanceof Error ? cause.message : String(cause);
   return new OciBundleError('ECOMPRESS', `corrupt ${kind} stream${label}: ${msg}`, { cause });

@@ -1,13 +1,17 @@
 // The layer-stream worker: for each layer in order, reads the blob (size and digest verified
-// by src/image), decompresses it, hashes the result for the diff_id, and posts the bytes to
-// the main thread, which only parses tar and writes files; when asked, it also hashes each
-// file's content for the bundle's mtree (file-digests.ts). Runs ahead across layers within a
-// credit window, so decompression of layer N+1 overlaps the writes of layer N. No disk writes.
-import { createHash } from 'node:crypto';
+// by src/image), decompresses it (the addon's decoders write straight into the shared ring;
+// node:zlib and the zstd fallbacks are streams whose output is copied in), hashes the result
+// for the diff_id, and posts the bytes to the main thread, which only parses tar and writes
+// files; when asked, it also hashes each file's content for the bundle's mtree
+// (file-digests.ts). Runs ahead across layers within a credit window, so decompression of
+// layer N+1 overlaps the writes of layer N. No disk writes.
+import { createHash, type Hash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openBlob, openLayout, layerCompression } from '../image/index.js';
-import { createDecompressor } from '../layer/decompress.js';
+import type { Readable } from 'node:stream';
+import { compressError, createDecompressor } from '../layer/decompress.js';
+import { NativeDecoder, nativeDecodes } from '../layer/native-decode.js';
 import { OciBundleError } from '../errors.js';
 import { FileDigests } from './file-digests.js';
 import { toWire, type FromWorker, type ToWorker, type WorkerInput } from './protocol.js';
@@ -35,44 +39,124 @@ function post(m: FromWorker): void {
   port.postMessage(m);
 }
 
+/** Wait until the worker may write `skip + len` more bytes into the ring. */
+async function room(skip: number, len: number): Promise<void> {
+  while (inFlight + skip + len > ring.length) await new Promise<void>((r) => (wake = r));
+}
+
+/** One layer's decompressed bytes on their way out: diff_id hash, file digests, ring messages. */
+class LayerOut {
+  read = 0;
+  constructor(
+    private readonly layer: number,
+    private readonly hash: Hash,
+    private readonly files: FileDigests | null,
+  ) {}
+
+  /** Post ring[off, off+len) (already written), `skip` bytes before it left unused. */
+  post(off: number, len: number, skip: number): void {
+    const view = ring.subarray(off, off + len);
+    this.hash.update(view);
+    const m: Extract<FromWorker, { t: 'chunk' }> = { t: 'chunk', layer: this.layer, off, len, skip, read: this.read };
+    if (this.files !== null) {
+      this.files.feed(view);
+      const done = this.files.take();
+      if (done !== null) m.files = done;
+    }
+    post(m);
+    inFlight += skip + len;
+    writePos = off + len;
+  }
+
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+
+  /** A decompressed chunk from a stream decoder: copied into the ring piece by piece. */
+  async copy(chunk: Buffer): Promise<void> {
+    for (let off = 0; off < chunk.length; ) {
+      const len = Math.min(chunk.length - off, MAX_PIECE);
+      const wrap = writePos + len > ring.length;
+      const skip = wrap ? ring.length - writePos : 0;
+      await room(skip, len);
+      const at = wrap ? 0 : writePos;
+      chunk.copy(ring, at, off, off + len);
+      this.post(at, len, skip);
+      off += len;
+    }
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** The addon decodes `blob` straight into ring pieces of MAX_PIECE bytes, posted when full. */
+async function decodeNative(blob: Readable, kind: 'gzip' | 'zstd', label: string, out: LayerOut): Promise<void> {
+  const dec = new NativeDecoder(kind);
+  let at = -1; // the open piece's offset in the ring, or -1
+  let skip = 0;
+  let filled = 0;
+  const open = async () => {
+    const wrap = writePos + MAX_PIECE > ring.length;
+    skip = wrap ? ring.length - writePos : 0;
+    await room(skip, MAX_PIECE);
+    at = wrap ? 0 : writePos;
+    filled = 0;
+  };
+  const flush = () => {
+    if (at >= 0 && filled > 0) out.post(at, filled, skip);
+    at = -1;
+  };
+  /** Decode input[off..] (empty: drain) until it is used up and the piece has room left. */
+  const feed = async (input: Buffer) => {
+    let off = 0;
+    for (;;) {
+      if (at < 0) await open();
+      try {
+        dec.run(input, off, input.length - off, ring, at + filled, MAX_PIECE - filled);
+      } catch (e) {
+        throw compressError(kind, label, e);
+      }
+      off += dec.taken;
+      filled += dec.made;
+      if (filled === MAX_PIECE) flush();
+      else if (off === input.length) return;
+      else if (dec.taken === 0 && dec.made === 0) throw compressError(kind, label, new Error('decoder made no progress'));
+    }
+  };
+  try {
+    for await (const chunk of blob as AsyncIterable<Buffer>) {
+      out.read += chunk.length;
+      await feed(chunk);
+    }
+    await feed(EMPTY);
+    try {
+      dec.end();
+    } catch (e) {
+      throw compressError(kind, label, e);
+    }
+    flush();
+  } finally {
+    dec.close();
+  }
+}
+
 async function run(): Promise<void> {
   const layout = await openLayout(input.layoutPath);
   for (const [i, { descriptor, diffId }] of input.layers.entries()) {
     try {
       const alg = diffId.slice(0, diffId.indexOf(':'));
-      const hash = createHash(alg);
-      const files = input.hashFiles ? new FileDigests() : null;
+      const out = new LayerOut(i, createHash(alg), input.hashFiles ? new FileDigests() : null);
       const blob = openBlob(layout, descriptor);
-      let read = 0;
-      blob.on('data', (b: Buffer) => (read += b.length));
-      await pipeline(
-        blob,
-        createDecompressor(layerCompression(descriptor.mediaType), { label: descriptor.digest }),
-        async (source: AsyncIterable<Buffer>) => {
-          for await (const chunk of source) {
-            hash.update(chunk);
-            for (let off = 0; off < chunk.length; ) {
-              const len = Math.min(chunk.length - off, MAX_PIECE);
-              const wrap = writePos + len > ring.length;
-              const skip = wrap ? ring.length - writePos : 0;
-              while (inFlight + skip + len > ring.length) await new Promise<void>((r) => (wake = r));
-              if (wrap) writePos = 0;
-              chunk.copy(ring, writePos, off, off + len);
-              const m: Extract<FromWorker, { t: 'chunk' }> = { t: 'chunk', layer: i, off: writePos, len, skip, read };
-              if (files !== null) {
-                files.feed(chunk.subarray(off, off + len));
-                const done = files.take();
-                if (done !== null) m.files = done;
-              }
-              post(m);
-              inFlight += skip + len;
-              writePos += len;
-              off += len;
-            }
-          }
-        },
-      );
-      const got = `${alg}:${hash.digest('hex')}`;
+      const compression = layerCompression(descriptor.mediaType);
+      if (compression !== 'none' && nativeDecodes(compression)) {
+        await decodeNative(blob, compression, descriptor.digest, out);
+      } else {
+        blob.on('data', (b: Buffer) => (out.read += b.length));
+        await pipeline(blob, createDecompressor(compression, { label: descriptor.digest }), async (source: AsyncIterable<Buffer>) => {
+          for await (const chunk of source) await out.copy(chunk);
+        });
+      }
+      const got = `${alg}:${out.digest()}`;
       if (got !== diffId) {
         throw new OciBundleError('EDIFFID', `layer ${descriptor.digest} has diff_id ${got}, but the config says ${diffId}`);
       }

@@ -2,30 +2,15 @@
 // bytes and the same verification errors: blob digest, blob size and diff_id.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { openImage } from '../../src/open-image.js';
-import { layerStreams } from '../../src/pipeline/layer-stream.js';
 import { gzip, makeTar } from '../../fixtures/tar.js';
 import { appendToBlob, corruptBlob, writeLayout } from '../../fixtures/layout.js';
 import { scratchDir } from '../helpers/cli.js';
+import { drainLayers } from '../helpers/drain-layers.js';
 
-async function drain(worker: boolean, image: string): Promise<string[]> {
-  const img = await openImage(image);
-  const s = layerStreams(img, { worker });
-  try {
-    const out: string[] = [];
-    for (let i = 0; i < img.layers.length; i++) {
-      const h = createHash('sha256');
-      for await (const c of s.layer(i)) h.update(c);
-      out.push(h.digest('hex'));
-    }
-    return out;
-  } finally {
-    await s.close();
-  }
-}
+
 
 test('worker and inline layer streams', async (t) => {
   const dir = scratchDir('streams');
@@ -36,7 +21,7 @@ test('worker and inline layer streams', async (t) => {
     const want = built.images[0]!.diffIds.map((d) => d.slice('sha256:'.length));
     for (const worker of [true, false]) {
       await t.test(`${worker ? 'worker' : 'inline'}: bytes hash to the diff_ids`, async () => {
-        assert.deepEqual(await drain(worker, join(dir, 'ok')), want);
+        assert.deepEqual(await drainLayers(worker, join(dir, 'ok')), want);
       });
     }
     const bad: [string, (layout: string, b: typeof built) => void, string][] = [
@@ -49,7 +34,7 @@ test('worker and inline layer streams', async (t) => {
       breakIt(layout, b);
       for (const worker of [true, false]) {
         await t.test(`${worker ? 'worker' : 'inline'}: ${name}`, async () => {
-          await assert.rejects(drain(worker, layout), (e: { code?: string }) => new RegExp(`^(${codes})$`).test(e.code ?? ''));
+          await assert.rejects(drainLayers(worker, layout), (e: { code?: string }) => new RegExp(`^(${codes})$`).test(e.code ?? ''));
         });
       }
     }
@@ -57,7 +42,7 @@ test('worker and inline layer streams', async (t) => {
     writeLayout(wrongDiff, { images: [{ tag: 'latest', layers, diffIds: [want[0], want[1], want[1]].map((h) => `sha256:${h}`) }] });
     for (const worker of [true, false]) {
       await t.test(`${worker ? 'worker' : 'inline'}: wrong diff_id`, async () => {
-        await assert.rejects(drain(worker, wrongDiff), { code: 'EDIFFID' });
+        await assert.rejects(drainLayers(worker, wrongDiff), { code: 'EDIFFID' });
       });
     }
   } finally {
