@@ -67,7 +67,10 @@ const EMPTY = Buffer.alloc(0);
 /**
  * A decoding Duplex: compressed bytes in, `chunk`-sized output buffers out (the last one
  * shorter). Output waits for the reader (push() false stops decoding until _read), so a small
- * input that expands enormously never piles up. Errors are mapped by `mapError`.
+ * input that expands enormously never piles up. Errors are mapped by `mapError` and raised
+ * when the input ends: the rest of the input is taken and dropped meanwhile, so a blob whose
+ * digest is wrong (checked at its end) is named as such before its broken compression, as
+ * with node:zlib, whose errors arrive a thread-pool round trip late.
  */
 export function nativeDecodeStream(kind: NativeKind, chunk: number, mapError: (e: unknown) => Error): Duplex {
   return new NativeDecodeStream(new NativeDecoder(kind), chunk, mapError);
@@ -83,6 +86,8 @@ class NativeDecodeStream extends Duplex {
   private wanted = false;
   private pumping = false;
   private ended = false;
+  /** The decode error, raised at _final; input until then is dropped. */
+  private failed: Error | null = null;
 
   constructor(
     private readonly dec: NativeDecoder,
@@ -94,6 +99,7 @@ class NativeDecodeStream extends Duplex {
   }
 
   override _write(data: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    if (this.failed !== null) return cb();
     this.input = data;
     this.inOff = 0;
     this.writeDone = cb;
@@ -101,6 +107,7 @@ class NativeDecodeStream extends Duplex {
   }
 
   override _final(cb: (e?: Error | null) => void): void {
+    if (this.failed !== null) return cb(this.failed);
     this.finalDone = cb;
     this.pump();
   }
@@ -161,7 +168,13 @@ class NativeDecodeStream extends Duplex {
       }
     } catch (e) {
       this.ended = true;
-      this.destroy(this.mapError(e));
+      this.failed = this.mapError(e);
+      const write = this.writeDone;
+      const final = this.finalDone;
+      this.writeDone = this.finalDone = null;
+      this.input = EMPTY;
+      if (final !== null) final(this.failed);
+      else write?.();
     } finally {
       this.pumping = false;
     }

@@ -124,6 +124,21 @@ for (const { backend, skip } of gzipBackends) {
   }
 }
 
+test('gzip/native: a decode error waits for the end of the input (a blob digest error, raised there, names the real fault)', { skip: !nativeDecodes('gzip') && 'no ISA-L decoder' }, async () => {
+  const g = Buffer.from(gzip(DATA));
+  g[0] = 0; // not a gzip header: fails on the first chunk
+  let taken = 0;
+  const pieces = split(g, [1000, 50_000, 100_000]);
+  const source = Readable.from((function* () {
+    for (const p of pieces) {
+      taken++;
+      yield p;
+    }
+  })());
+  await rejectsCompress(pipeline(source, createDecompressor('gzip', { label: LABEL, gzipBackend: 'native' }), new Writable({ write: (_c, _e, cb) => cb() })), /incorrect header check/);
+  assert.equal(taken, pieces.length, 'every input chunk was taken before the error');
+});
+
 test('OCIBUNDLE_NATIVE_DECODE=0 switches the addon decoders off (node:zlib, zstd fallbacks)', () => {
   const before = process.env['OCIBUNDLE_NATIVE_DECODE'];
   process.env['OCIBUNDLE_NATIVE_DECODE'] = '0';
