@@ -11,7 +11,8 @@
         "copy.c",
         "mount.c",
         "init.c",
-        "decode.c"
+        "decode.c",
+        "write.c"
       ],
       "libraries": ["-ldl"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE", "_FILE_OFFSET_BITS=64"],

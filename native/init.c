@@ -39,7 +39,7 @@ static napi_value init(napi_env env, napi_value exports) {
       FN("lgetxattrat", n_lgetxattrat), FN("flock", n_flock),         FN("ficlone", n_ficlone),
       FN("copyFileRange", n_copy_file_range), FN("fsopen", n_fsopen), FN("fsconfigSet", n_fsconfig_set),
       FN("fsconfigCreate", n_fsconfig_create), FN("fsmount", n_fsmount), FN("moveMount", n_move_mount),
-      FN("fsMessages", n_fs_messages), FN("umount2", n_umount2),       FN("syncfs", n_syncfs), FN("decoders", n_decoders),
+      FN("fsMessages", n_fs_messages), FN("umount2", n_umount2),       FN("syncfs", n_syncfs), FN("decoders", n_decoders), FN("writeFileAt", n_write_file_at),
       FN("decoderOpen", n_decoder_open), FN("decoderRun", n_decoder_run), FN("decoderEnd", n_decoder_end),
       FN("decoderClose", n_decoder_close),
   };

@@ -138,47 +138,62 @@ napi_value n_futimens(napi_env env, napi_callback_info info) {
  * fchmod each dirty the inode (a journal write on ext4), and a file just created usually
  * has the right owner and mode already. The fd is closed even when a step fails; the first
  * failure is thrown with its syscall name. */
-napi_value n_finish_fd(napi_env env, napi_callback_info info) {
-  napi_value argv[10];
-  int32_t fd, mode;
+/* The body of finishFd: argv[0] is the fd, argv[1..9] the rest of its arguments. Closes the
+ * fd whatever happens; returns 0, or -1 with a JS exception pending. */
+int finish_fd_args(napi_env env, int fd, napi_value *argv) {
+  int32_t mode;
   int64_t uid, gid;
   struct timespec ts[2];
-  if (get_args(env, info, 10, argv) || arg_int(env, argv[0], "fd", &fd)) return NULL;
   if (arg_id(env, argv[1], "uid", &uid) || arg_id(env, argv[2], "gid", &gid) || arg_int(env, argv[3], "mode", &mode) ||
       arg_timespec(env, argv[6], argv[7], "atime", &ts[0]) || arg_timespec(env, argv[8], argv[9], "mtime", &ts[1])) {
     close(fd);
-    return NULL;
+    return -1;
   }
   struct stat st;
   if (fstat(fd, &st) != 0) {
     int e = errno;
     close(fd);
-    return throw_errno(env, e, "fstat", NULL, NULL);
+    throw_errno(env, e, "fstat", NULL, NULL);
+    return -1;
   }
   int chowned = 0;
   if ((uid >= 0 && (uid_t)uid != st.st_uid) || (gid >= 0 && (gid_t)gid != st.st_gid)) {
     if (fchown(fd, (uid_t)uid, (gid_t)gid) != 0) {
       int e = errno;
       close(fd);
-      return throw_errno(env, e, "fchown", NULL, NULL);
+      throw_errno(env, e, "fchown", NULL, NULL);
+      return -1;
     }
     chowned = 1;
   }
   if (mode >= 0 && (chowned || (st.st_mode & 07777) != (mode_t)mode) && fchmod(fd, (mode_t)mode) != 0) {
     int e = errno;
     close(fd);
-    return throw_errno(env, e, "fchmod", NULL, NULL);
+    throw_errno(env, e, "fchmod", NULL, NULL);
+    return -1;
   }
   if (apply_xattrs(env, argv[4], argv[5], "fsetxattr", xattr_set_fd, &fd) != 0) {
     close(fd);
-    return NULL;
+    return -1;
   }
   if (futimens(fd, ts) != 0) {
     int e = errno;
     close(fd);
-    return throw_errno(env, e, "futimens", NULL, NULL);
+    throw_errno(env, e, "futimens", NULL, NULL);
+    return -1;
   }
-  if (close(fd) != 0 && errno != EINTR) return throw_errno(env, errno, "close", NULL, NULL);
+  if (close(fd) != 0 && errno != EINTR) {
+    throw_errno(env, errno, "close", NULL, NULL);
+    return -1;
+  }
+  return 0;
+}
+
+napi_value n_finish_fd(napi_env env, napi_callback_info info) {
+  napi_value argv[10];
+  int32_t fd;
+  if (get_args(env, info, 10, argv) || arg_int(env, argv[0], "fd", &fd)) return NULL;
+  if (finish_fd_args(env, fd, argv) != 0) return NULL;
   return js_undefined(env);
 }
 

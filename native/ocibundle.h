@@ -92,6 +92,8 @@ napi_value n_fchmod(napi_env env, napi_callback_info info);
 napi_value n_utimensat(napi_env env, napi_callback_info info);
 napi_value n_futimens(napi_env env, napi_callback_info info);
 napi_value n_finish_fd(napi_env env, napi_callback_info info);
+/* finishFd's work on fd with its other nine arguments at argv[1..9]; closes fd; 0 or -1 (thrown). */
+int finish_fd_args(napi_env env, int fd, napi_value *argv);
 napi_value n_set_meta_at(napi_env env, napi_callback_info info);
 
 /* xattr.c */
@@ -115,6 +117,9 @@ int xattr_set_path(void *ctx, const char *name, const void *val, size_t len);
 napi_value n_ficlone(napi_env env, napi_callback_info info);
 napi_value n_syncfs(napi_env env, napi_callback_info info);
 napi_value n_copy_file_range(napi_env env, napi_callback_info info);
+
+/* write.c */
+napi_value n_write_file_at(napi_env env, napi_callback_info info);
 
 /* decode.c */
 napi_value n_decoders(napi_env env, napi_callback_info info);

@@ -67,6 +67,13 @@ export interface NativeAddon {
     xattrNames: string[] | null, xattrValues: Buffer[] | null,
     aSec: number, aNsec: number, mSec: number, mNsec: number,
   ): void;
+  /** A whole file: openat(dirfd, name, O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC,
+   * createMode), data[dataOff, +dataLen) written, then finishFd's steps and close. */
+  writeFileAt(
+    dirfd: number, name: PathArg, createMode: number, data: Buffer, dataOff: number, dataLen: number,
+    uid: number, gid: number, mode: number, xattrNames: string[] | null, xattrValues: Buffer[] | null,
+    aSec: number, aNsec: number, mSec: number, mNsec: number,
+  ): void;
   /** The same for `name` in dirfd without following it (no chmod on a symlink); returns the
    * st_mode it had before. */
   setMetaAt(

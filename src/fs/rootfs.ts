@@ -348,6 +348,25 @@ export class RootFS {
     }
   }
 
+  /**
+   * createFile, its whole content data[off, +len), then finishFile, in one native call. EEXIST
+   * propagates (nothing was written); a later failure leaves the file as far as it got.
+   */
+  writeFile(path: string, createMode: number, data: Buffer, off: number, len: number, meta: Meta): void {
+    this.assertNotRoot(path);
+    const [names, values] = xattrArrays(meta.xattrs);
+    const own = meta.chown !== false;
+    try {
+      const [dfd, name] = this.at(path);
+      this.n.writeFileAt(
+        dfd, name, createMode & 0o7777, data, off, len, own ? meta.uid : -1, own ? meta.gid : -1, meta.mode & 0o7777,
+        names, values, meta.atime.sec, meta.atime.nsec, meta.mtime.sec, meta.mtime.nsec,
+      );
+    } catch (e) {
+      throw relabel(e, path);
+    }
+  }
+
   /** A symlink holding `target` verbatim. */
   symlink(target: string, path: string): void {
     this.assertNotRoot(path);

@@ -74,6 +74,8 @@ const MAX_DEV = 0xffffffff;
 const ZEROS = Buffer.alloc(64 * 1024);
 /** Longest rootfs-relative path accepted: '/' + path + NUL must fit Linux's PATH_MAX (4096). */
 const MAX_PATH_BYTES = 4094;
+/** `fd` of a regular file entry not created yet: its content may still come in one piece. */
+const DEFERRED = -2;
 
 export class Applier {
   readonly stats: ApplyStats = { entries: 0, files: 0, bytes: 0, whiteouts: 0 };
@@ -96,6 +98,10 @@ export class Applier {
   private fdPos = 0;
   private fdSparse = false;
   private fdDeclaredMode = -1;
+  /** The permission bits the open (or deferred) file is created with. */
+  private fdCreateMode = 0;
+  /** The metadata a file written in one call ended up with (its xattrs may have been refused). */
+  private fdWhole: Meta | null = null;
   private freeBytes = Number.POSITIVE_INFINITY;
   private reserve = 0;
   private blockSize = 1;
@@ -192,6 +198,7 @@ export class Applier {
   }
 
   private closeOpenFile(): void {
+    if (this.fd === DEFERRED) this.fd = -1;
     if (this.fd >= 0) {
       const fd = this.fd;
       this.fd = -1;
@@ -261,6 +268,11 @@ export class Applier {
   }
 
   private onData(chunk: Buffer): void {
+    if (this.fd === DEFERRED) {
+      // the whole content in one piece (most files): create, write and finish in one call
+      if (chunk.length === this.fdSize) return this.writeWhole(chunk);
+      this.createDeferred();
+    }
     if (this.fd < 0) return;
     if (this.fdData) this.obs!.data(chunk);
     let off = 0;
@@ -273,6 +285,7 @@ export class Applier {
 
   /** A sparse file's hole: skipped, so the file system allocates nothing for it. */
   private onHole(bytes: number): void {
+    if (this.fd === DEFERRED) this.createDeferred();
     if (this.fd < 0) return;
     this.fdPos += bytes;
     this.fdSparse = true;
@@ -280,6 +293,7 @@ export class Applier {
   }
 
   private onContent(srcFd: number, size: number, sha256?: string): void {
+    if (this.fd === DEFERRED) this.createDeferred();
     if (this.fd < 0) return;
     cloneContent(srcFd, this.fd, size);
     this.fdPos = size;
@@ -290,6 +304,17 @@ export class Applier {
   }
 
   private onEntryEnd(): void {
+    if (this.fd === DEFERRED) {
+      if (this.fdSize === 0) this.writeWhole(EMPTY); // an empty file: one call
+      else this.createDeferred();
+    }
+    if (this.fdWhole !== null) {
+      const set = this.fdWhole;
+      this.fdWhole = null;
+      this.restoreMode(this.fdPath, this.fdDeclaredMode, this.fdMeta!.mode);
+      if (this.fdObserved) this.observe(this.fdPath, 'file', { ...set, mode: this.fdDeclaredMode }, undefined, this.fdSize, this.fdEntry);
+      return;
+    }
     if (this.fd < 0) return;
     const fd = this.fd;
     this.fd = -1;
@@ -304,10 +329,12 @@ export class Applier {
   private createFile(path: string, e: TarEntry): void {
     this.reserveBytes(path, e.stored ?? e.size);
     // Created with its permission bits (the bundle is 0700, so nothing is exposed meanwhile):
-    // finishFile can then skip the chmod when the umask left them as they are.
-    const fd = this.replacing(path, () => this.fs.createFile(path, e.mode & 0o777));
+    // finishFile can then skip the chmod when the umask left them as they are. Created when
+    // its content starts (createDeferred), or in one call with all of it (writeWhole).
+    this.fdCreateMode = e.mode & 0o777;
     this.stats.files++;
-    this.fd = fd;
+    this.fd = DEFERRED;
+    this.fdWhole = null;
     this.fdPath = path;
     this.fdPos = 0;
     this.fdSparse = false;
@@ -318,6 +345,31 @@ export class Applier {
     this.fdObserved = this.obs !== undefined;
     this.fdData = this.fdObserved && this.obs!.needsData !== false;
     this.fdEntry = this.entryNo;
+  }
+
+  /** The deferred file's content comes in pieces (or holes, or an fd): create it now. */
+  private createDeferred(): void {
+    const path = this.fdPath;
+    this.fd = -1;
+    this.fd = this.replacing(path, () => this.fs.createFile(path, this.fdCreateMode));
+  }
+
+  /** The deferred file with all of its content: created, written, owned, timed and closed at once. */
+  private writeWhole(data: Buffer): void {
+    const path = this.fdPath;
+    this.fd = -1;
+    if (this.fdData) this.obs!.data(data);
+    const write = (m: Meta) => {
+      try {
+        this.fs.writeFile(path, this.fdCreateMode, data, 0, data.length, m);
+      } catch (err) {
+        if (code(err) !== 'EEXIST') throw err;
+        this.removePath(path); // something stands there: a new file always gets a new inode
+        this.fs.writeFile(path, this.fdCreateMode, data, 0, data.length, m);
+      }
+    };
+    this.fdPos = data.length;
+    this.fdWhole = this.finishWithXattrFallback(path, this.fdMeta!, write);
   }
 
   private createDir(path: string, id: number, e: TarEntry): void {
@@ -694,6 +746,7 @@ function mappedRoot(uidMap: IdMap[], gidMap: IdMap[]): { uid: number; gid: numbe
 }
 
 const OPAQUE_VALUE = Buffer.from('y');
+const EMPTY = Buffer.alloc(0);
 const OVERLAY_XATTR_REFUSED = { keep: false, warn: 'overlay xattrs of an image are not applied in store mode' } as const;
 
 /** Names an overlay file system reads as its own (trusted.* never reaches a rootfs anyway). */

@@ -1,0 +1,44 @@
+/* A whole small file in one call: create it exclusively in a directory (never through a final
+ * symlink), write its content, then finishFd's owner, mode, xattrs and times, and close. The
+ * unpacker's common case (a file whose content arrives in one piece) thus costs one crossing
+ * instead of three. Same errors as the separate calls; no policy. */
+#include "ocibundle.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+/* writeFileAt(dirfd, name, createMode, data, dataOff, dataLen, uid, gid, mode, xattrNames|null,
+ * xattrValues|null, aSec, aNsec, mSec, mNsec): O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC
+ * with createMode, data[dataOff, +dataLen) written in full, then as finishFd. A failure after
+ * the create leaves the file as far as it got (the caller's abort path removes the bundle). */
+napi_value n_write_file_at(napi_env env, napi_callback_info info) {
+  napi_value argv[15];
+  int32_t dirfd, cmode;
+  path_arg name;
+  bytes_arg data;
+  int64_t off, len;
+  if (get_args(env, info, 15, argv) || arg_int(env, argv[0], "dirfd", &dirfd) || arg_name(env, argv[1], "name", &name) ||
+      arg_int(env, argv[2], "createMode", &cmode) || arg_bytes(env, argv[3], "data", &data) ||
+      arg_i64(env, argv[4], "dataOff", &off) || arg_i64(env, argv[5], "dataLen", &len))
+    return NULL;
+  if (off < 0 || len < 0 || (uint64_t)off + (uint64_t)len > data.len) return throw_type(env, "data range out of bounds");
+  int fd = openat(dirfd, name.buf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)(cmode & 07777));
+  if (fd < 0) return throw_errno(env, errno, "openat", name.buf, NULL);
+  const char *p = (const char *)data.data + off;
+  size_t left = (size_t)len;
+  while (left > 0) {
+    ssize_t n = write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      close(fd);
+      return throw_errno(env, e, "write", name.buf, NULL);
+    }
+    p += n;
+    left -= (size_t)n;
+  }
+  /* finish_fd_args reads argv[1..9] as uid, gid, mode, names, values, times */
+  if (finish_fd_args(env, fd, argv + 5) != 0) return NULL;
+  return js_undefined(env);
+}

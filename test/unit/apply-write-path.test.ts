@@ -1,0 +1,111 @@
+// The applier's file-write path: a file whose content arrives in one piece is created,
+// written and finished in one native call (writeFileAt); one whose content comes in pieces,
+// with holes or none at all takes the separate calls. Every way must give the same tree
+// (content, mode, owner, times, xattrs, replaced entries). Also writeFileAt's own contract.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RootFS } from '../../src/fs/rootfs.js';
+import { native } from '../../src/fs/native.js';
+import { Applier } from '../../src/layer/apply.js';
+import { TarParser } from '../../src/layer/tar.js';
+import { makeTar, type FixtureEntry } from '../../fixtures/tar.js';
+import { makeSandbox } from '../helpers/fs-sandbox.js';
+import { listTree } from '../helpers/tree.js';
+
+const isRoot = process.getuid?.() === 0;
+
+function entries(): FixtureEntry[][] {
+  const lower: FixtureEntry[] = [
+    { name: 'etc/', type: 'dir', mode: 0o755, mtime: 1_000_000 },
+    { name: 'etc/replaced', content: 'old content of a lower layer', mode: 0o600 },
+    { name: 'etc/dir-then-file/', type: 'dir' },
+    { name: 'etc/dir-then-file/child', content: 'goes away' },
+    { name: 'etc/link-then-file', type: 'symlink', linkname: '/etc/replaced' },
+  ];
+  const upper: FixtureEntry[] = [
+    { name: 'etc/empty', content: '', mode: 0o640, uid: 12, gid: 34, mtime: { sec: 1_234_567, nsec: 890 } },
+    { name: 'etc/small', content: 'small file\n', mode: 0o4755, uid: 1000, gid: 1000, mtime: 2_000_000 },
+    { name: 'etc/big', content: randomBytes(300_000), mode: 0o644, mtime: 3_000_000 },
+    { name: 'etc/replaced', content: 'new content', mode: 0o644 },
+    { name: 'etc/dir-then-file', content: 'a file where a directory was' },
+    { name: 'etc/link-then-file', content: 'a file where a symlink was' },
+    { name: 'etc/xattr', content: 'with an xattr', xattrs: { 'user.test': 'value' } },
+    { name: 'etc/hard', type: 'hardlink', linkname: 'etc/small' },
+    { name: 'etc/sparse', content: Buffer.concat([Buffer.alloc(8192), Buffer.from('tail')]), sparse: { format: 'pax-1.0', map: [[8192, 4]] } },
+  ];
+  return [lower, upper];
+}
+
+/** Applies the layers feeding the parser `piece` bytes at a time (0: all at once). */
+function applyLayers(root: string, layers: Buffer[], piece: number): void {
+  const fs = RootFS.open(root);
+  const applier = new Applier(fs, { diskPath: root });
+  for (const tar of layers) {
+    const parser = new TarParser(applier.layer());
+    if (piece === 0) parser.write(tar);
+    else for (let i = 0; i < tar.length; i += piece) parser.write(tar.subarray(i, i + piece));
+    parser.end();
+  }
+  applier.finish();
+}
+
+test('files written in one call, in pieces and byte by byte give the same tree', { skip: !isRoot && 'needs root (owners)' }, () => {
+  const layers = entries().map((l) => makeTar(l));
+  const sb = makeSandbox('write-path');
+  try {
+    const trees = [0, 1000, 1].map((piece) => {
+      const root = join(sb.dir, `piece-${piece}`);
+      mkdirSync(root);
+      applyLayers(root, layers, piece);
+      // the root directory is not in the layers: its mtime is the time of the run
+      return listTree(root, { xattrs: true }).filter((e) => e.path !== '.');
+    });
+    assert.deepEqual(trees[1], trees[0], '1000-byte pieces');
+    assert.deepEqual(trees[2], trees[0], 'byte by byte');
+    const root = join(sb.dir, 'piece-0');
+    const st = statSync(join(root, 'etc/small'));
+    assert.equal(st.mode & 0o7777, 0o4755, 'setuid kept after the chown');
+    assert.equal(st.uid, 1000);
+    assert.equal(st.nlink, 2, 'the hardlink names the file written in one call');
+    assert.equal(readFileSync(join(root, 'etc/replaced'), 'utf8'), 'new content');
+    assert.equal(readFileSync(join(root, 'etc/dir-then-file'), 'utf8'), 'a file where a directory was');
+    assert.equal(statSync(join(root, 'etc/empty')).mtimeMs, 1_234_567_000.00089);
+    assert.equal(statSync(join(root, 'etc/sparse')).size, 8196);
+  } finally {
+    sb.cleanup();
+  }
+});
+
+test('writeFileAt: creates exclusively, never through a symlink, writes the range, sets owner, mode and times', () => {
+  const sb = makeSandbox('write-file-at');
+  const n = native();
+  const c = n.constants;
+  const dfd = n.openat(c.AT_FDCWD, sb.root, c.O_PATH | c.O_DIRECTORY | c.O_CLOEXEC, 0);
+  try {
+    const data = Buffer.from('..hello world..');
+    n.writeFileAt(dfd, 'f', 0o600, data, 2, 11, -1, -1, 0o640, null, null, 10, 5, 20, 7);
+    const p = join(sb.root, 'f');
+    const st = statSync(p, { bigint: true });
+    assert.equal(readFileSync(p, 'utf8'), 'hello world');
+    assert.equal(Number(st.mode & 0o7777n), 0o640);
+    assert.equal(st.mtimeNs, 20_000_000_007n);
+    assert.equal(st.atimeNs, 10_000_000_005n);
+    // an existing name, a symlink to a victim outside: EEXIST, nothing written anywhere
+    writeFileSync(join(sb.root, 'exists'), 'keep');
+    symlinkSync(join(sb.sentinel, 'victim'), join(sb.root, 'link'));
+    const before = sb.snapshot();
+    for (const name of ['exists', 'link']) {
+      assert.throws(() => n.writeFileAt(dfd, name, 0o644, data, 0, data.length, -1, -1, 0o644, null, null, 0, 0, 0, 0), { code: 'EEXIST', syscall: 'openat' });
+    }
+    assert.equal(readFileSync(join(sb.root, 'exists'), 'utf8'), 'keep');
+    assert.equal(sb.snapshot(), before, 'the victim outside the rootfs is untouched');
+    assert.throws(() => n.writeFileAt(dfd, 'g', 0o644, data, 10, 100, -1, -1, 0o644, null, null, 0, 0, 0, 0), /out of bounds/);
+    assert.throws(() => n.writeFileAt(dfd, 'a/b', 0o644, data, 0, 1, -1, -1, 0o644, null, null, 0, 0, 0, 0), /single path component/);
+  } finally {
+    n.close(dfd);
+    sb.cleanup();
+  }
+});
