@@ -1,7 +1,8 @@
 // The objects of a recorded mtree (what each path names; hardlinks share one) held as typed
-// arrays with one slot per object: type, mode, owner, tar_time, size, nlink and a 32-byte
-// digest slot, plus side maps for the few with a link target or xattrs. entry() turns a slot
-// back into an MtreeEntry with exactly the keywords the recorder set.
+// arrays with one slot per object: type, size, nlink, a 32-byte digest slot and the index of
+// its (mode, uid, gid, tar_time), interned since most objects share a few; side maps for the
+// few with a link target or xattrs. entry() turns a slot back into an MtreeEntry with exactly
+// the keywords the recorder set.
 import { grown } from '../layer/path-table.js';
 import type { MtreeEntry, MtreeType } from './mtree-spec.js';
 
@@ -12,18 +13,18 @@ const CODES = new Map(TYPES.map((t, i) => [t, i]));
 /** No digest keyword; the empty file's digest (shared); otherwise a slot of `digests`. */
 const NO_DIGEST = -1;
 const EMPTY_DIGEST = -2;
-const HAS_META = 1;
 
 /** The xattrs of every entry that has none: one shared, never-written map. */
 const NO_XATTRS: Map<string, string> = new Map();
 
 export class Inodes {
   type = new Uint8Array(1024);
-  private flags = new Uint8Array(1024);
-  private mode = new Uint16Array(1024);
-  private uid = new Uint32Array(1024);
-  private gid = new Uint32Array(1024);
-  private time = new Float64Array(1024);
+  /** Index into `metas` + 1; 0: no mode, uid, gid or tar_time keyword. */
+  private meta = new Uint32Array(1024);
+  /** Distinct [mode, uid, gid, tar_time], and their index by a key of the four. */
+  private readonly metas: [number, number, number, number][] = [];
+  private readonly metaIndex = new Map<string, number>();
+  private lastMeta = -1;
   /** NaN: no size keyword. */
   size = new Float64Array(1024);
   /** 0: no nlink keyword. */
@@ -45,17 +46,13 @@ export class Inodes {
     if (o >= this.type.length) {
       const n = o + 1;
       this.type = grown(this.type, n);
-      this.flags = grown(this.flags, n);
-      this.mode = grown(this.mode, n);
-      this.uid = grown(this.uid, n);
-      this.gid = grown(this.gid, n);
-      this.time = grown(this.time, n);
+      this.meta = grown(this.meta, n);
       this.size = grown(this.size, n);
       this.nlink = grown(this.nlink, n);
       this.dig = grown(this.dig, n);
     }
     this.type[o] = CODES.get(t)!;
-    this.flags[o] = 0;
+    this.meta[o] = 0;
     this.size[o] = NaN;
     this.nlink[o] = 0;
     this.dig[o] = NO_DIGEST;
@@ -63,11 +60,17 @@ export class Inodes {
   }
 
   setMeta(o: number, mode: number, uid: number, gid: number, tarTime: number): void {
-    this.flags[o] = HAS_META;
-    this.mode[o] = mode;
-    this.uid[o] = uid;
-    this.gid[o] = gid;
-    this.time[o] = tarTime;
+    const last = this.metas[this.lastMeta];
+    if (last === undefined || last[0] !== mode || last[1] !== uid || last[2] !== gid || last[3] !== tarTime) {
+      const key = `${mode}:${uid}:${gid}:${tarTime}`;
+      let i = this.metaIndex.get(key);
+      if (i === undefined) {
+        i = this.metas.push([mode, uid, gid, tarTime]) - 1;
+        this.metaIndex.set(key, i);
+      }
+      this.lastMeta = i;
+    }
+    this.meta[o] = this.lastMeta + 1;
   }
 
   /** Raw xattr values, kept base64 as the mtree writes them. */
@@ -101,11 +104,12 @@ export class Inodes {
 
   entry(o: number): MtreeEntry {
     const e: MtreeEntry = { type: TYPES[this.type[o]!]!, xattrs: this.xattrs.get(o) ?? NO_XATTRS };
-    if (this.flags[o]! & HAS_META) {
-      e.mode = this.mode[o]!;
-      e.uid = this.uid[o]!;
-      e.gid = this.gid[o]!;
-      e.tarTime = this.time[o]!;
+    const m = this.metas[this.meta[o]! - 1];
+    if (m !== undefined) {
+      e.mode = m[0];
+      e.uid = m[1];
+      e.gid = m[2];
+      e.tarTime = m[3];
     }
     const size = this.size[o]!;
     if (!Number.isNaN(size)) e.size = size;

@@ -45,7 +45,7 @@ export function formatKeywords(e: MtreeEntry): string {
   if (e.nlink !== undefined) s += ` nlink=${e.nlink}`;
   if (e.tarTime !== undefined) s += ` tar_time=${e.tarTime}.000000000`;
   if (e.sha256 !== undefined) s += ` sha256digest=${e.sha256}`;
-  for (const name of [...e.xattrs.keys()].sort()) s += ` xattr.${vis(name)}=${e.xattrs.get(name)}`;
+  if (e.xattrs.size > 0) for (const name of [...e.xattrs.keys()].sort()) s += ` xattr.${vis(name)}=${e.xattrs.get(name)}`;
   return s;
 }
 

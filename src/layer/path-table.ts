@@ -4,6 +4,8 @@
 // Nodes are never freed (ids stay valid); what a node means (exists, was added) is its users'.
 
 const NONE = -1;
+/** nameLen bit: the name is in the `wide` map, not the arena. */
+const WIDE = 0x8000;
 /** The root '.' is always node 0. */
 export const ROOT = 0;
 
@@ -23,8 +25,12 @@ export class PathTable {
   private nextSibling = new Int32Array(1024);
   private nameStart = new Uint32Array(1024);
   private nameLen = new Uint16Array(1024);
-  /** Base names as UTF-16 code units, back to back. */
-  private arena = new Uint16Array(16 * 1024);
+  /** Base names of one-byte characters (U+0000-U+00FF), back to back; others are in `wide`. */
+  private arena = new Uint8Array(16 * 1024);
+  /** Names with a character above U+00FF (their nameLen has the WIDE bit). */
+  private readonly wide = new Map<number, string>();
+  /** A Buffer over the arena, for latin1 decoding (renewed when the arena grows). */
+  private view = Buffer.alloc(0);
   private arenaUsed = 0;
   /** Open addressing, linear probing: node id + 1, 0 for an empty slot. */
   private slots = new Int32Array(2048);
@@ -63,8 +69,9 @@ export class PathTable {
     if (id === ROOT) return '.';
     const start = this.nameStart[id]!;
     const len = this.nameLen[id]!;
-    // fromCharCode.apply on a short subarray: one string, no intermediate array
-    return len < 4096 ? String.fromCharCode.apply(null, this.arena.subarray(start, start + len) as unknown as number[]) : longName(this.arena, start, len);
+    if (len & WIDE) return this.wide.get(id)!;
+    if (this.view.buffer !== this.arena.buffer) this.view = Buffer.from(this.arena.buffer);
+    return this.view.toString('latin1', start, start + len);
   }
 
   /** The clean path of a node. */
@@ -118,10 +125,10 @@ export class PathTable {
       const v = this.slots[s]!;
       if (v === 0) break;
       const id = v - 1;
-      if (this.parents[id] === dir && this.nameLen[id] === len && this.sameName(id, path, start)) return id;
+      if (this.parents[id] === dir && (this.nameLen[id]! & ~WIDE) === len && this.sameName(id, path, start)) return id;
     }
     if (!create) return NONE;
-    if (len > 0xffff) throw new RangeError('path component too long');
+    if (len >= WIDE) throw new RangeError('path component too long');
     return this.add(dir, path, start, len, h);
   }
 
@@ -129,6 +136,7 @@ export class PathTable {
     const a = this.arena;
     const off = this.nameStart[id]!;
     const len = this.nameLen[id]!;
+    if (len & WIDE) return this.wide.get(id) === path.slice(start);
     for (let i = 0; i < len; i++) if (a[off + i] !== path.charCodeAt(start + i)) return false;
     return true;
   }
@@ -144,11 +152,18 @@ export class PathTable {
       this.nameStart = grown(this.nameStart, id + 1);
       this.nameLen = grown(this.nameLen, id + 1);
     }
-    this.arena = grown(this.arena, this.arenaUsed + len);
-    for (let i = 0; i < len; i++) this.arena[this.arenaUsed + i] = path.charCodeAt(start + i);
-    this.nameStart[id] = this.arenaUsed;
-    this.nameLen[id] = len;
-    this.arenaUsed += len;
+    let narrow = true;
+    for (let i = start; i < path.length && narrow; i++) narrow = path.charCodeAt(i) < 256;
+    if (narrow) {
+      this.arena = grown(this.arena, this.arenaUsed + len);
+      for (let i = 0; i < len; i++) this.arena[this.arenaUsed + i] = path.charCodeAt(start + i);
+      this.nameStart[id] = this.arenaUsed;
+      this.nameLen[id] = len;
+      this.arenaUsed += len;
+    } else {
+      this.wide.set(id, path.slice(start));
+      this.nameLen[id] = len | WIDE;
+    }
     this.parents[id] = dir;
     this.nextSibling[id] = this.firstChild[dir]!;
     this.firstChild[dir] = id;
@@ -165,6 +180,8 @@ export class PathTable {
   }
 
   private storedHash(id: number): number {
+    const wide = this.wide.get(id);
+    if (wide !== undefined) return this.hash(this.parents[id]!, wide, 0);
     const off = this.nameStart[id]!;
     const len = this.nameLen[id]!;
     let h = Math.imul(this.parents[id]! ^ this.seed, 0x9e3779b1) ^ len;
@@ -189,10 +206,4 @@ function mix(h: number): number {
   h ^= h >>> 15;
   h = Math.imul(h, 0x2c1b3c6d);
   return h ^ (h >>> 12);
-}
-
-function longName(a: Uint16Array, start: number, len: number): string {
-  let s = '';
-  for (let i = 0; i < len; i += 4096) s += String.fromCharCode.apply(null, a.subarray(start + i, start + Math.min(len, i + 4096)) as unknown as number[]);
-  return s;
 }
