@@ -1,8 +1,8 @@
 // Builds an ordinary rootfs from store layers: each layer's manifest is replayed as tar-like
 // entries through the normal applier (verbatim metadata: maps and xattr policy were applied at
 // extraction), whiteout devices and opaque markers turned back into whiteout entries, and each
-// file's content reflinked or copied from the store (src/fs/clone.ts), except content a higher
-// layer hides (src/store/shadowed.ts). Nothing is downloaded, verified or decompressed again.
+// file's content reflinked or copied from the store (src/fs/clone.ts); files a higher layer
+// hides are left out (src/store/shadowed.ts). Nothing is downloaded, verified or decompressed.
 import { join } from 'node:path';
 import { OciBundleError } from '../errors.js';
 import { native } from '../fs/native.js';
@@ -19,6 +19,8 @@ export interface ReplayStats {
   copiedBytes: number;
   /** Content of files a higher layer replaces or removes, not copied. */
   skippedBytes: number;
+  /** Those files: not created at all. */
+  skippedFiles: number;
 }
 
 function entry(e: ManifestEntry, over: Partial<TarEntry>, opaqueXattr: string): TarEntry {
@@ -35,7 +37,7 @@ function whiteoutName(p: string, base: string): string {
 export function replayLayers(store: string, keys: LayerKey[], applier: Applier, opaqueXattr: string, signal?: AbortSignal): ReplayStats {
   const manifests = keys.map((k) => readManifest(store, k));
   const shadowed = shadowedContent(manifests, opaqueXattr);
-  const stats: ReplayStats = { copiedBytes: 0, skippedBytes: 0 };
+  const stats: ReplayStats = { copiedBytes: 0, skippedBytes: 0, skippedFiles: 0 };
   for (const [i, key] of keys.entries()) {
     const manifest = manifests[i]!;
     const dead = shadowed[i]!;
@@ -61,10 +63,9 @@ export function replayLayers(store: string, keys: LayerKey[], applier: Applier, 
               break;
             }
             if (dead.has(e.p)) {
-              // a higher layer replaces or removes it: created (same order, same parents), not copied
-              h.onEntry(entry(e, { size: 0 }, opaqueXattr));
-              h.onEntryEnd();
+              // a higher layer replaces or removes it: never written (see src/store/shadowed.ts)
               stats.skippedBytes += e.s;
+              stats.skippedFiles++;
               break;
             }
             h.onEntry(entry(e, { size: e.s }, opaqueXattr));

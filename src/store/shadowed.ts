@@ -1,8 +1,9 @@
-// Which file contents of a store layer stack never reach the finished rootfs: a file that a
-// higher layer replaces at the same path, or removes with a whiteout, an opaque directory or a
-// non-directory above it. Building a rootfs from the store still creates such a file (so the
-// applier's order and its implicit parents are untouched) but skips copying its bytes. A file
-// any hardlink names keeps its content. Pure: reads manifests only.
+// Which files of a store layer stack never reach the finished rootfs: a file that a higher
+// layer replaces at the same path, or removes with a whiteout, an opaque directory or a
+// non-directory above it. Building a rootfs from the store leaves them out (no create, copy or
+// unlink). A directory the layer made up as such a file's parent is then made up by whatever
+// needs it later, with the same made-up metadata, or not at all when nothing does. A file any
+// hardlink names is kept. Pure: reads manifests only.
 import type { LayerManifest } from './manifest.js';
 
 function isWhiteout(k: string, d: string | undefined): boolean {

@@ -30,6 +30,9 @@ const LOW: FixtureEntry[] = [
   { name: 'links/second', type: 'hardlink', linkname: 'links/first' },
   { name: 'keep/', type: 'dir', mode: 0o755 },
   { name: 'keep/shared', content: KB(8, 's') },
+  { name: 'imp/f', content: KB(8, 'p') }, // imp/ is made up here and above
+  { name: 'imp2/only', content: KB(8, 'q') }, // imp2/ is made up only for this file, whited out above
+  { name: 'imp3/sub/f', content: KB(8, 'r') }, // made up; the file replaced above, imp3/sub kept
 ];
 const MID: FixtureEntry[] = [
   { name: 'etc/replaced', content: KB(4, 'b') },
@@ -44,11 +47,14 @@ const MID: FixtureEntry[] = [
   { name: 'links/first', content: 'replaced first\n' },
   { name: 'gone/', type: 'dir', mode: 0o755 },
   { name: 'gone/again', content: KB(8, 'r') },
+  { name: 'imp/f', content: 'imp\n' },
+  { name: '.wh.imp2', content: '' },
 ];
 const TOP: FixtureEntry[] = [
   { name: 'etc/replaced', content: 'top\n' },
   { name: 'keep/shared', content: KB(1, 'z') },
   { name: 'keep/link-to-shared', type: 'hardlink', linkname: 'keep/shared' },
+  { name: 'imp3/sub/f', content: 'top\n' },
 ];
 
 const skipRoot = isRoot() ? [] : ['--rootless'];
@@ -61,10 +67,10 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function json(args: string[]): { store?: { copiedBytes?: number; skippedBytes?: number; layers: string[] } } {
+function json(args: string[]): { store?: { copiedBytes?: number; skippedBytes?: number; skippedFiles?: number; layers: string[] } } {
   const r = runCli([...args, '--json']);
   assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout) as { store?: { copiedBytes?: number; skippedBytes?: number; layers: string[] } };
+  return JSON.parse(r.stdout) as { store?: { copiedBytes?: number; skippedBytes?: number; skippedFiles?: number; layers: string[] } };
 }
 
 test('a rootfs from the store skips hidden content and equals the flattened unpack', async (t) => {
@@ -79,8 +85,10 @@ test('a rootfs from the store skips hidden content and equals the flattened unpa
       const s = json(['raw', 'unpack', ...skipRoot, `--store=${store}`, '--image', image, out]).store!;
       assert.deepEqual(s.layers, [want, want, want]);
       // hidden: etc/replaced twice (8 KiB + 4 KiB), etc/whited 8, gone/deep/file 16, opq/old 8,
-      // todir 8, tofile/inner 8, keep/shared 8; links/first is replaced but links/second keeps it
-      assert.equal(s.skippedBytes, (8 + 4 + 8 + 16 + 8 + 8 + 8 + 8) * 1024);
+      // todir 8, tofile/inner 8, keep/shared 8, imp/f, imp2/only, imp3/sub/f 8 each; links/first
+      // is replaced but links/second keeps it
+      assert.equal(s.skippedBytes, (8 + 4 + 8 + 16 + 8 + 8 + 8 + 8 + 24) * 1024);
+      assert.equal(s.skippedFiles, 11);
       const diffs = diffTrees(reference, listTree(out), ignore);
       assert.deepEqual(diffs, [], diffs.slice(0, 30).join('\n'));
     });
