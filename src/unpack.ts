@@ -67,7 +67,7 @@ export interface UnpackOptions extends Omit<RuntimeConfigOptions, 'passwd' | 'gr
   /** With `store`: BUNDLE/rootfs becomes an overlay mount of the store's layers. */
   overlay?: boolean;
   /** Called with the store's per-layer results (hit or extracted), for the summary. */
-  onStoreLayers?: (results: ('hit' | 'extracted')[], copy?: { copiedBytes: number; skippedBytes: number; skippedFiles: number }) => void;
+  onStoreLayers?: (results: ('hit' | 'extracted')[], copy?: { copiedBytes: number; skippedBytes: number; skippedEntries: number }) => void;
   /** Force the component-walk resolver instead of openat2 (tests). */
   resolver?: 'openat2' | 'walk' | 'auto';
 }
@@ -91,7 +91,7 @@ export interface UnpackSummary {
   /** With a store: its directory and, per layer, whether it was there already or extracted now;
    * without overlay also the file bytes copied from it and those not copied because a higher
    * layer replaces or removes the file. */
-  store?: { dir: string; layers: ('hit' | 'extracted')[]; overlay: boolean; copiedBytes?: number; skippedBytes?: number; skippedFiles?: number };
+  store?: { dir: string; layers: ('hit' | 'extracted')[]; overlay: boolean; copiedBytes?: number; skippedBytes?: number; skippedEntries?: number };
 }
 
 /** Progress events within a layer come at most this often (10 a second). */
@@ -141,7 +141,7 @@ async function unpackResolved(img: ResolvedImage, opts: UnpackOptions, started: 
       ...(opts.maxSize === undefined ? {} : { maxBytes: opts.maxSize }),
     });
     let storeResults: ('hit' | 'extracted')[] | null = null;
-    let copy: { copiedBytes: number; skippedBytes: number; skippedFiles: number } | undefined;
+    let copy: { copiedBytes: number; skippedBytes: number; skippedEntries: number } | undefined;
     const onStoreLayers = (r: ('hit' | 'extracted')[], c?: typeof copy) => ((storeResults = r), (copy = c), opts.onStoreLayers?.(r, c));
     const layers = opts.store === undefined ? await applyLayers(img, applier, opts, recorder) : await storeLayers(img, applier, { ...opts, onStoreLayers }, tmpRootfs);
     applier.finish();

@@ -49,7 +49,7 @@ function build(store: string, key: LayerKey, keys: LayerKey[], opaqueXattr: stri
     const fs = RootFS.open(tree);
     try {
       const applier = new Applier(fs, { verbatim: true, rootless, diskPath: tmp });
-      replayLayers(store, keys, applier, opaqueXattr);
+      replayLayers(store, keys, applier, opaqueXattr, false); // overlay refuses --keep-dirlinks
       applier.finish();
     } finally {
       fs.close();

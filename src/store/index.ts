@@ -72,7 +72,7 @@ export async function rootfsFromStore(img: ResolvedImage, storeDir: string, appl
   const reg = register(store, target, img.config.rootfs.diff_ids.map((d) => { const k = layerKey(d, params); return `${k.alg}/${k.name}`; }));
   try {
     const { keys, results } = await layersInStore(img, store, o);
-    const replay = replayLayers(store, keys, applier, params.opaqueXattr, o.signal);
+    const replay = replayLayers(store, keys, applier, params.opaqueXattr, params.keepDirlinks, o.signal);
     return { results, replay };
   } finally {
     unregister(store, reg);

@@ -1,7 +1,7 @@
 // Builds an ordinary rootfs from store layers: each layer's manifest is replayed as tar-like
 // entries through the normal applier (verbatim metadata: maps and xattr policy were applied at
 // extraction), whiteout devices and opaque markers turned back into whiteout entries, and each
-// file's content reflinked or copied from the store (src/fs/clone.ts); files a higher layer
+// file's content reflinked or copied from the store (src/fs/clone.ts); entries a higher layer
 // hides are left out (src/store/shadowed.ts). Nothing is downloaded, verified or decompressed.
 import { join } from 'node:path';
 import { OciBundleError } from '../errors.js';
@@ -12,15 +12,15 @@ import type { TarEntry } from '../layer/tar.js';
 import { readManifest } from './entry.js';
 import { parseTime, xattrsOf, type ManifestEntry } from './manifest.js';
 import { entryDir, TREE, type LayerKey } from './paths.js';
-import { shadowedContent } from './shadowed.js';
+import { shadowedEntries } from './shadowed.js';
 
 export interface ReplayStats {
   /** File content copied from the store. */
   copiedBytes: number;
   /** Content of files a higher layer replaces or removes, not copied. */
   skippedBytes: number;
-  /** Those files: not created at all. */
-  skippedFiles: number;
+  /** Entries a higher layer replaces or removes (those files included): not created at all. */
+  skippedEntries: number;
 }
 
 function entry(e: ManifestEntry, over: Partial<TarEntry>, opaqueXattr: string): TarEntry {
@@ -34,10 +34,10 @@ function whiteoutName(p: string, base: string): string {
 }
 
 /** Apply the store layers `keys` (lowest first) through `applier`, which writes the new rootfs. */
-export function replayLayers(store: string, keys: LayerKey[], applier: Applier, opaqueXattr: string, signal?: AbortSignal): ReplayStats {
+export function replayLayers(store: string, keys: LayerKey[], applier: Applier, opaqueXattr: string, keepDirlinks: boolean, signal?: AbortSignal): ReplayStats {
   const manifests = keys.map((k) => readManifest(store, k));
-  const shadowed = shadowedContent(manifests, opaqueXattr);
-  const stats: ReplayStats = { copiedBytes: 0, skippedBytes: 0, skippedFiles: 0 };
+  const shadowed = shadowedEntries(manifests, opaqueXattr, keepDirlinks);
+  const stats: ReplayStats = { copiedBytes: 0, skippedBytes: 0, skippedEntries: 0 };
   for (const [i, key] of keys.entries()) {
     const manifest = manifests[i]!;
     const dead = shadowed[i]!;
@@ -52,6 +52,12 @@ export function replayLayers(store: string, keys: LayerKey[], applier: Applier, 
           if (e.x?.[opaqueXattr] !== undefined) h.onEntry(entry(e, { name: '.wh..wh..opq' }, opaqueXattr));
           continue;
         }
+        if (dead.has(e.p)) {
+          // a higher layer replaces or removes it: never written (see src/store/shadowed.ts)
+          if (e.k !== 'dir' || !implicit.has(e.p)) stats.skippedEntries++; // made-up dirs were never entries
+          if (e.k === 'file') stats.skippedBytes += e.s;
+          continue;
+        }
         switch (e.k) {
           case 'dir':
             if (!implicit.has(e.p)) h.onEntry(entry(e, { type: 'dir' }, opaqueXattr));
@@ -60,12 +66,6 @@ export function replayLayers(store: string, keys: LayerKey[], applier: Applier, 
           case 'file':
             if (e.n !== undefined) {
               h.onEntry(entry(e, { type: 'hardlink', linkname: e.n }, opaqueXattr));
-              break;
-            }
-            if (dead.has(e.p)) {
-              // a higher layer replaces or removes it: never written (see src/store/shadowed.ts)
-              stats.skippedBytes += e.s;
-              stats.skippedFiles++;
               break;
             }
             h.onEntry(entry(e, { size: e.s }, opaqueXattr));

@@ -1,44 +1,49 @@
-// Which files of a store layer stack never reach the finished rootfs: a file that a higher
-// layer replaces at the same path, or removes with a whiteout, an opaque directory or a
-// non-directory above it. Building a rootfs from the store leaves them out (no create, copy or
-// unlink). A directory the layer made up as such a file's parent is then made up by whatever
-// needs it later, with the same made-up metadata, or not at all when nothing does. A file any
-// hardlink names is kept. Pure: reads manifests only.
+// Which entries of a store layer stack never reach the finished rootfs: anything a higher
+// layer removes (a whiteout, or a non-directory, at its path or above it), anything below a
+// higher opaque directory, and a non-directory that a higher layer replaces at the same path
+// (a directory under a directory merges, so it stays; with --keep-dirlinks so does a symlink
+// under a directory). Building a rootfs from the store leaves
+// them out: no create, copy or unlink. A directory the layer made up as the parent of a kept
+// entry is made up by the applier as before. A file any hardlink names is kept. Pure: reads
+// manifests only.
 import type { LayerManifest } from './manifest.js';
 
-function isWhiteout(k: string, d: string | undefined): boolean {
-  return k === 'char' && (d ?? '0:0') === '0:0';
-}
-
-/** Per layer (lowest first), the paths of files whose content a higher layer hides. */
-export function shadowedContent(manifests: LayerManifest[], opaqueXattr: string): Set<string>[] {
+/** Per layer (lowest first), the paths of entries a higher layer hides ('.' never). */
+export function shadowedEntries(manifests: LayerManifest[], opaqueXattr: string, keepDirlinks = false): Set<string>[] {
   const out = manifests.map(() => new Set<string>());
   const linked = new Set<string>();
   for (const m of manifests) for (const e of m.entries) if (e.n !== undefined) linked.add(e.n);
-  const replaced = new Set<string>(); // paths a higher layer declares
-  const cut = new Set<string>(); // paths below which a higher layer hides everything ('.' included)
+  const declared = new Set<string>(); // paths a higher layer declares
+  const dirs = new Set<string>(); // those that are directories
+  const gone = new Set<string>(); // paths a higher layer removes with everything below them
+  const hidden = new Set<string>(); // paths below which a higher layer hides everything ('.' included)
   const under = (p: string): boolean => {
-    if (cut.has('.')) return true;
-    for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) if (cut.has(p.slice(0, i))) return true;
+    if (hidden.has('.')) return true;
+    for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) {
+      const a = p.slice(0, i);
+      if (gone.has(a) || hidden.has(a)) return true;
+    }
     return false;
   };
   for (let i = manifests.length - 1; i >= 0; i--) {
     const m = manifests[i]!;
     if (i < manifests.length - 1) {
       for (const e of m.entries) {
-        if (e.k !== 'file' || e.s === 0 || e.n !== undefined || linked.has(e.p)) continue;
-        if (replaced.has(e.p) || cut.has(e.p) || under(e.p)) out[i]!.add(e.p);
+        if (e.p === '.' || (e.k === 'file' && linked.has(e.p))) continue;
+        // --keep-dirlinks: a symlink stays where a higher layer has a directory
+        const replacedHere = declared.has(e.p) && !(keepDirlinks && e.k === 'symlink' && dirs.has(e.p));
+        const self = e.k === 'dir' ? gone.has(e.p) : gone.has(e.p) || replacedHere;
+        if (self || under(e.p)) out[i]!.add(e.p);
       }
     }
     const implicit = new Set(m.implicit);
     for (const e of m.entries) {
       const opaque = e.k === 'dir' && e.x?.[opaqueXattr] !== undefined;
-      if (e.p === '.') {
-        if (opaque) cut.add('.');
-        continue;
-      }
-      if (!implicit.has(e.p)) replaced.add(e.p);
-      if (opaque || (e.k !== 'dir' && !implicit.has(e.p)) || isWhiteout(e.k, e.d)) cut.add(e.p);
+      if (opaque) hidden.add(e.p);
+      if (e.p === '.' || implicit.has(e.p)) continue;
+      declared.add(e.p);
+      if (e.k === 'dir') dirs.add(e.p);
+      else gone.add(e.p);
     }
   }
   return out;
