@@ -102,6 +102,27 @@ export class Inodes {
     this.digests.write(hex, slot * 32, 32, 'hex');
   }
 
+  /**
+   * Object `o` into `e`, every keyword field written (undefined when absent): one scratch
+   * entry serves a whole formatting pass without an allocation per entry.
+   */
+  fill(o: number, e: MtreeEntry): MtreeEntry {
+    e.type = TYPES[this.type[o]!]!;
+    e.xattrs = this.xattrs.get(o) ?? NO_XATTRS;
+    const m = this.metas[this.meta[o]! - 1];
+    e.mode = m?.[0];
+    e.uid = m?.[1];
+    e.gid = m?.[2];
+    e.tarTime = m?.[3];
+    const size = this.size[o]!;
+    e.size = Number.isNaN(size) ? undefined : size;
+    e.nlink = this.nlink[o]! > 0 ? this.nlink[o]! : undefined;
+    e.link = this.links.get(o);
+    const d = this.dig[o]!;
+    e.sha256 = d === EMPTY_DIGEST ? EMPTY_SHA256 : d >= 0 ? this.digests.toString('hex', d * 32, d * 32 + 32) : undefined;
+    return e;
+  }
+
   entry(o: number): MtreeEntry {
     const e: MtreeEntry = { type: TYPES[this.type[o]!]!, xattrs: this.xattrs.get(o) ?? NO_XATTRS };
     const m = this.metas[this.meta[o]! - 1];

@@ -37,6 +37,7 @@ export class MtreeRecorder implements ApplyObserver, MtreeModel {
   private streamed: Map<number, string>[] | null = null;
   /** Files still waiting for the worker's digest: flat quadruples [object, layer, ordinal, node]. */
   private pending: number[] = [];
+  private readonly scratch: MtreeEntry = { type: 'dir', xattrs: new Map() };
 
   get needsData(): boolean {
     return this.streamed === null;
@@ -206,8 +207,9 @@ export class MtreeRecorder implements ApplyObserver, MtreeModel {
     return o >= 0 && this.objs.type[o] === DIR ? ROOT : null;
   }
 
+  /** The entry at `id`, in a scratch object that the next call overwrites (formatting only). */
   entry(id: number): MtreeEntry {
-    return this.objs.entry(this.objOf[id]!);
+    return this.objs.fill(this.objOf[id]!, this.scratch);
   }
 
   isDir(id: number): boolean {

@@ -51,7 +51,8 @@ export function formatKeywords(e: MtreeEntry): string {
 
 /**
  * A tree to format, by handle: the recorder's model (node ids) or an Mtree map (paths).
- * children() lists a directory's entries in any order, with their base names.
+ * children() lists a directory's entries in any order, with their base names; entry() may
+ * hand out one object again and again (used before the next call, fields may be undefined).
  */
 export interface MtreeSource<H> {
   readonly root: H | null;
@@ -84,8 +85,8 @@ function byName(a: [string, unknown], b: [string, unknown]): number {
   return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 }
 
-/** Pieces of text are handed out once they pass this size. */
-const PIECE = 1 << 20;
+/** Pieces of text are handed out once they pass this size: small, so the strings of a piece die young. */
+const PIECE = 64 * 1024;
 
 /**
  * The text of an mtree, in pieces (join or write them in order, as they are made): the
