@@ -1,6 +1,7 @@
 // The layout commands, with umoci's flags: init, ls, tag, rm, stat, gc, validate. Each one
 // parses its arguments, calls src/image and prints through output.ts; errors are thrown as
 // OciBundleError for main.ts to print. No OCI logic lives here beyond formatting.
+import { existsSync } from 'node:fs';
 import { withHelp } from './usage.js';
 import { spellings } from '../source/transports.js';
 import type { Argv, CommandModule } from 'yargs';
@@ -208,7 +209,6 @@ export const gcCommand: CommandModule<object, Partial<LayoutArgs> & { 'cache-dir
 
 /** A directory with blobs/ but no oci-layout: what --cache-dir makes. */
 async function looksLikeCache(path: string): Promise<boolean> {
-  const { existsSync } = await import('node:fs');
   return existsSync(`${path}/blobs`) && !existsSync(`${path}/oci-layout`);
 }
 

@@ -7,6 +7,7 @@
 // closed stdout ends the run quietly, as coreutils do.
 import { readFileSync } from 'node:fs';
 import { EXIT, OciBundleError, toOciBundleError } from '../errors.js';
+import { packageFile } from '../package-files.js';
 import { leanParse } from './lean.js';
 import { report } from './report.js';
 
@@ -32,7 +33,7 @@ function guardStdout(json: boolean): void {
 
 /** `--version` alone: the package's version, as yargs prints it, without loading yargs. */
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
 

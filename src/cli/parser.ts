@@ -1,8 +1,11 @@
 // The full yargs parser of the CLI: every command module, strict parsing, help and version,
 // parse failures turned into one EUSAGE line (usage.ts). main.ts loads this only for command
 // lines the lean parser leaves to yargs (help, errors, nested commands, unusual spellings),
-// since loading yargs costs more than most commands' own work.
-import yargs, { type Argv, type CommandModule } from 'yargs';
+// since loading yargs costs more than most commands' own work. yargs is required (an ES
+// module yargs offers to require()), not imported: the bundled CLI (scripts/bundle.mjs) keeps
+// it external and has no dynamic import(), so it is loaded from node_modules on this path only.
+import { createRequire } from 'node:module';
+import type { Argv, CommandModule } from 'yargs';
 import { commands } from './commands.js';
 import { usageError } from './usage.js';
 
@@ -25,6 +28,7 @@ function helpSynonym(argv: string[]): string[] {
 /** The parser over `argv` with `cmds` (tests pass commands whose handlers capture the arguments). */
 export function buildParser(rawArgv: string[], cmds: readonly CommandModule<any, any>[] = commands): Argv {
   const argv = helpSynonym(rawArgv);
+  const yargs = createRequire(import.meta.url)('yargs') as typeof import('yargs').default;
   const parser: Argv = yargs(argv.map((a) => (a === '-' ? DASH : a)))
     .middleware(restoreDash, true)
     .scriptName('ocibundle')

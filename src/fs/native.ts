@@ -2,7 +2,9 @@
 // its thin syscall wrappers TypeScript types. No policy and no path handling here: callers
 // (src/fs/rootfs.ts) decide what to resolve and how. Fails with ENATIVE if the addon is missing.
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { OciBundleError } from '../errors.js';
+import { packageFile } from '../package-files.js';
 
 /** A struct stat, exactly: ino/dev as BigInt, times as (sec, nsec). */
 export interface RawStat {
@@ -146,8 +148,8 @@ export interface NativeConstants {
   MNT_DETACH: number;
 }
 
-/** From dist/src/fs/native.js (and src/fs/native.ts) up to the package root. */
-const ADDON_PATH = '../../../native/build/Release/ocibundle_native.node';
+/** Built by `npm install` (node-gyp) in the package root. */
+const ADDON_PATH = 'native/build/Release/ocibundle_native.node';
 
 let cached: NativeAddon | null = null;
 
@@ -157,13 +159,12 @@ export function native(): NativeAddon {
   return cached;
 }
 
-/** Loads the addon at `path` (relative to this module); ENATIVE, with how to build it, if it cannot be. */
+/** Loads the addon at `path` (from the package root); ENATIVE, with how to build it, if it cannot be. */
 export function loadAddon(path: string): NativeAddon {
-  const require = createRequire(import.meta.url);
+  const resolved = fileURLToPath(packageFile(path));
   try {
-    return require(path) as NativeAddon;
+    return createRequire(import.meta.url)(resolved) as NativeAddon;
   } catch (e) {
-    const resolved = new URL(path, import.meta.url).pathname;
     // A missing file says only "Cannot find module" plus a require stack: not worth printing.
     const missing = (e as { code?: unknown }).code === 'MODULE_NOT_FOUND';
     throw new OciBundleError('ENATIVE', `native addon ${missing ? 'not built' : 'not loadable'}: ${resolved}`, {

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { OciBundleError } from '../errors.js';
+import { workerEntry } from '../package-files.js';
 import { DirStore, openBlob, layerCompression, type ResolvedImage } from '../image/index.js';
 import { createDecompressor } from '../layer/decompress.js';
 import type { FileDigestList } from './file-digests.js';
@@ -152,7 +153,7 @@ class WorkerStreams implements LayerStreams {
       hashFiles: this.hashesFiles,
     };
     // A small young generation: the worker's garbage is zlib output it has already copied.
-    this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: input, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+    this.worker = new Worker(workerEntry('pipeline'), { workerData: input, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     this.worker.on('message', (m: FromWorker) => {
       if (m.t === 'chunk' && m.files !== undefined) fileDigests?.(m.layer, m.files);
       (this.queues[m.layer] ??= []).push(m);

@@ -653,9 +653,9 @@ async function copyToDir(source: Layout, root: Descriptor, path: string, opts: C
 type PushModule = typeof import('../registry/push.js');
 
 async function loadPush(): Promise<PushModule> {
-  const spec = '../registry/push.js';
   try {
-    return (await import(spec)) as PushModule;
+    // a literal path, so the bundled CLI (scripts/bundle.mjs) carries the module
+    return await import('../registry/push.js');
   } catch (e) {
     throw new OciBundleError('EUSAGE', 'docker:// destinations are not available in this build: the registry client is missing', { cause: e });
   }

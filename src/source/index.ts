@@ -95,10 +95,10 @@ interface RegistryModule {
 }
 
 async function loadRegistry(): Promise<RegistryModule> {
-  const spec = '../registry/index.js';
   let mod: Partial<RegistryModule>;
   try {
-    mod = (await import(spec)) as Partial<RegistryModule>;
+    // a literal path, so the bundled CLI (scripts/bundle.mjs) carries the module
+    mod = (await import('../registry/index.js')) as Partial<RegistryModule>;
   } catch (e) {
     throw new OciBundleError('EUSAGE', 'docker:// sources are not available in this build: the registry client is missing', { cause: e });
   }

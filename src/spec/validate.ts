@@ -1,7 +1,9 @@
 // Validation of a runtime config.json against the schema this package carries (schema.ts),
 // with ajv loaded and compiled on first use and cached. Synchronous; no file access.
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { OciBundleError } from '../errors.js';
+import { distFile } from '../package-files.js';
 import { runtimeConfigSchema } from './schema.js';
 
 interface ValidateFn {
@@ -16,7 +18,7 @@ function validator(): ValidateFn {
   const require = createRequire(import.meta.url);
   // Standalone validator generated at build time (scripts/gen-validators.mjs), when present.
   try {
-    compiled = (require('./compiled.cjs') as { runtimeConfig: ValidateFn }).runtimeConfig;
+    compiled = (require(fileURLToPath(distFile('spec/compiled.cjs'))) as { runtimeConfig: ValidateFn }).runtimeConfig;
     return compiled;
   } catch {
     // not built: compile at run time

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { OciBundleError, type ErrorCode, ERROR_CODES, type WarnFn, type WarningCode } from '../errors.js';
 import { DirStore, type ResolvedImage } from '../image/index.js';
 import { clearDeadTemps } from '../host/temp.js';
+import { workerEntry } from '../package-files.js';
 import { LAYER_TEMP, readMarker, touchUse } from './entry.js';
 import { ensureLayer, type ExtractJob } from './extract.js';
 import { algDir, layerKey, type ExtractParams, type LayerKey } from './paths.js';
@@ -82,7 +83,7 @@ export async function ensureImageLayers(img: ResolvedImage, store: string, opts:
 function inWorker(layoutPath: string, job: ExtractJob, warn: WarnFn, signal: AbortSignal): Promise<'hit' | 'extracted'> {
   return new Promise((resolve, reject) => {
     const input: StoreWorkerInput = { layoutPath, job };
-    const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: input });
+    const w = new Worker(workerEntry('store'), { workerData: input });
     let settled = false;
     const onAbort = () => w.postMessage({ t: 'abort' });
     signal.addEventListener('abort', onAbort);

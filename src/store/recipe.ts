@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Warning } from '../errors.js';
+import { distFile } from '../package-files.js';
 import { readMarker } from './entry.js';
 import { writeReplacing, type OverlayDriver } from './overlay.js';
 import type { LayerKey } from './paths.js';
@@ -55,8 +56,8 @@ export function recipeId(image: string, options: string): string {
 
 /** When the code that decides a bundle was built (a rebuilt ocibundle makes new recipes). */
 function buildStamp(): number {
-  const dirs = ['../spec', '.'].map((d) => new URL(`${d}/`, import.meta.url));
-  let newest = statSync(new URL('../runtime-config.js', import.meta.url)).mtimeMs;
+  const dirs = ['spec/', 'store/'].map(distFile);
+  let newest = statSync(distFile('runtime-config.js')).mtimeMs;
   for (const d of dirs) for (const n of readdirSync(d)) if (n.endsWith('.js')) newest = Math.max(newest, statSync(new URL(n, d)).mtimeMs);
   return newest;
 }

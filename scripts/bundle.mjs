@@ -1,0 +1,84 @@
+// Build step (after tsc and gen-validators): bundles the compiled CLI into single files under
+// dist/cli/ with esbuild, so a CLI run loads one module instead of dozens (Node 20 reads each
+// ES module through the thread pool). bin/ocibundle runs dist/cli/main.js; the warm overlay
+// path and the two worker threads get bundles of their own. yargs (help and errors only) and
+// ajv (the fallback when the compiled validators are missing) stay external, required from
+// node_modules when used. The library entry dist/src/index.js is not touched.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import vm from 'node:vm';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** The compiled module of each bundle (dist/cli/NAME.js). */
+export const ENTRIES = {
+  main: 'dist/src/cli/main.js',
+  'overlay-warm': 'dist/src/cli/overlay-warm.js',
+  'pipeline-worker': 'dist/src/pipeline/worker.js',
+  'store-worker': 'dist/src/store/worker.js',
+};
+
+/** The bundles bin/ocibundle runs (the workers are started by file name, without a cache). */
+export const CACHED = ['main', 'overlay-warm'];
+
+/** esbuild's options (the files are written by `bundles`, not by esbuild). */
+export function bundleOptions() {
+  return {
+    absWorkingDir: root,
+    entryPoints: ENTRIES,
+    outdir: 'dist/cli',
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    outExtension: { '.js': '.cjs' },
+    target: 'node20.19',
+    external: ['yargs', 'ajv'],
+    define: { OCIBUNDLE_BUNDLED: 'true', 'import.meta.url': 'import_meta_url' },
+    // error and class names stay what the compiled modules say
+    keepNames: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+    banner: { js: `var import_meta_url = require('node:url').pathToFileURL(__filename).href;` },
+    write: false,
+  };
+}
+
+/**
+ * The bundles as bin/ocibundle reads them: path (from the root) -> text. Line 1 names the
+ * version and a build id, the sha256 of the rest, which the code cache must repeat.
+ * test/integration/cli-bundle rebuilds them in memory to prove dist/cli is current.
+ */
+export async function bundles() {
+  const esbuild = await import('esbuild');
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const result = await esbuild.build(bundleOptions());
+  const out = new Map();
+  for (const f of result.outputFiles) {
+    // bin/ocibundle runs a bundle as a vm.Script, where import() needs an experimental flag
+    if (/\bimport\(/.test(f.text)) throw new Error(`${f.path}: dynamic import() of an external module (require it instead)`);
+    const id = createHash('sha256').update(f.text).digest('hex');
+    out.set(f.path.slice(root.length).replace(/^\//, ''), `// ocibundle ${version} build ${id} (scripts/bundle.mjs from dist/src; do not edit)\n${f.text}`);
+  }
+  return out;
+}
+
+/** The V8 code cache of a bundle as bin/ocibundle compiles it (same wrapper, same file name). */
+export function codeCache(file, text) {
+  return new vm.Script(`(function (exports, require, module, __filename, __dirname) {${text}\n})`, { filename: file }).createCachedData();
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  for (const [rel, text] of await bundles()) {
+    const file = join(root, rel);
+    mkdirSync(join(file, '..'), { recursive: true });
+    // by rename, so a CLI starting meanwhile reads a whole old or new file
+    writeFileSync(`${file}.tmp`, text);
+    renameSync(`${file}.tmp`, file);
+    if (!CACHED.some((n) => rel === `dist/cli/${n}.cjs`)) continue;
+    const id = text.slice(0, text.indexOf('\n')).split(' ')[4];
+    writeFileSync(`${file}.cache.tmp`, Buffer.concat([Buffer.from(`${id}\n`), codeCache(file, text)]));
+    renameSync(`${file}.cache.tmp`, `${file}.cache`);
+  }
+}

@@ -1,0 +1,177 @@
+// The bundled CLI (dist/cli, scripts/bundle.mjs) is the real CLI and current: its files equal a
+// fresh bundle of today's dist/src, bin/ocibundle runs it with its code cache, it answers a
+// table of command lines exactly as the compiled modules do (OCIBUNDLE_UNBUNDLED=1), and from
+// a package holding only the launcher, the bundles, the compiled validators (with ajv's runtime
+// helpers) and the addon it still finds its worker threads (pipeline and store), the addon and the validators.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { makeTar } from '../../fixtures/tar.js';
+import { gzip, writeLayout } from '../../fixtures/layout.js';
+import { BIN, runCli, scratchDir } from '../helpers/cli.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+interface BundleScript {
+  bundles(): Promise<Map<string, string>>;
+  CACHED: string[];
+}
+
+test('dist/cli is what scripts/bundle.mjs makes of dist/src now, with matching code caches', async (t) => {
+  const script = (await import(pathToFileURL(join(ROOT, 'scripts/bundle.mjs')).href)) as BundleScript;
+  const fresh = await script.bundles();
+  assert.deepEqual([...fresh.keys()].sort(), ['dist/cli/main.cjs', 'dist/cli/overlay-warm.cjs', 'dist/cli/pipeline-worker.cjs', 'dist/cli/store-worker.cjs']);
+  for (const [rel, text] of fresh) {
+    await t.test(rel, () => {
+      const onDisk = readFileSync(join(ROOT, rel), 'utf8');
+      assert.ok(onDisk === text, `${rel} is stale: run npm run build:ts`);
+      const id = /^\/\/ ocibundle \S+ build ([0-9a-f]{64}) /.exec(text)?.[1];
+      assert.ok(id !== undefined, 'line 1 carries the build id');
+      if (script.CACHED.some((n) => rel === `dist/cli/${n}.cjs`)) {
+        assert.equal(readFileSync(join(ROOT, `${rel}.cache`)).toString('latin1', 0, 65), `${id}\n`, 'the cache names the same build');
+      }
+    });
+  }
+});
+
+test('bin/ocibundle runs the bundle with its code cache', () => {
+  const r = runCli(['--version'], { env: { ...process.env, OCIBUNDLE_TEST_CODE_CACHE: '1' } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, 'code cache main: used\n');
+  assert.equal(r.stdout, `${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n`);
+});
+
+/** This process's environment without OCIBUNDLE_UNBUNDLED: the launcher picks the bundle. */
+const BUNDLED_ENV: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'OCIBUNDLE_UNBUNDLED'));
+const UNBUNDLED_ENV: NodeJS.ProcessEnv = { ...BUNDLED_ENV, OCIBUNDLE_UNBUNDLED: '1' };
+
+function both(args: string[], cwd: string): [ReturnType<typeof spawnSync>, ReturnType<typeof spawnSync>] {
+  const run = (env: NodeJS.ProcessEnv) => spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 60_000, env });
+  return [run(BUNDLED_ENV), run(UNBUNDLED_ENV)];
+}
+
+/** A bundle's tree: path, type, mode and size of every entry, and the text of its metadata files. */
+function tree(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    for (const n of readdirSync(join(dir, rel)).sort()) {
+      const p = rel === '' ? n : `${rel}/${n}`;
+      const st = statSync(join(dir, p), { throwIfNoEntry: false }) ?? null;
+      const lst = st === null ? 'dangling' : `${st.mode.toString(8)} ${st.isDirectory() ? '-' : st.size}`;
+      out.push(`${p} ${lst}`);
+      if (st?.isDirectory()) walk(p);
+      // umoci.json records when its mtree was written
+      else if (rel === '' && st?.isFile()) out.push(readFileSync(join(dir, p), 'utf8').replace(/"ocibundle_mtree_ctime_ns":"\d+"/, '"ocibundle_mtree_ctime_ns":"N"'));
+    }
+  };
+  walk('');
+  return out;
+}
+
+test('the bundled and the compiled CLI give the same output', async (t) => {
+  const dir = scratchDir('cli-bundle');
+  try {
+    const layout = join(dir, 'layout');
+    writeLayout(layout, {
+      images: [
+        { tag: 'latest', layers: [gzip(makeTar([{ name: 'etc/', type: 'dir' }, { name: 'etc/passwd', content: 'root:x:0:0::/root:/bin/sh\n' }, { name: 'hello', content: 'hi\n' }]))], config: { config: { Cmd: ['/hello'], Env: ['A=1'] } } },
+        { tag: 'v2', layers: [], config: { author: 'me' } },
+      ],
+    });
+    const cases: [string, string[]][] = [
+      ['--version', ['--version']],
+      ['-v', ['-v']],
+      ['no command', []],
+      ['--help', ['--help']],
+      ['help unpack', ['help', 'unpack']],
+      ['ls --help', ['ls', '--help']],
+      ['raw --help', ['raw', '--help']],
+      ['store --help', ['store', '--help']],
+      ['unknown command', ['nope']],
+      ['missing option', ['ls']],
+      ['unknown option', ['ls', '--layout', layout, '--bogus']],
+      ['ls', ['ls', '--layout', layout]],
+      ['ls --json', ['ls', '--layout', layout, '--json']],
+      ['ls of no layout', ['ls', '--layout', join(dir, 'none')]],
+      ['stat', ['stat', '--image', `${layout}:latest`]],
+      ['stat --json', ['stat', '--image', `${layout}:v2`, '--json']],
+      ['validate', ['validate', '--layout', layout]],
+      ['raw runtime-config to stdout', ['raw', 'runtime-config', '--image', layout, '-']],
+      ['unpack of a missing tag', ['unpack', '--image', `${layout}:gone`, join(dir, 'b')]],
+      ['copy to a bad transport', ['copy', layout, 'ostree:x']],
+    ];
+    for (const [name, args] of cases) {
+      await t.test(name, () => {
+        const [b, u] = both(args, dir);
+        assert.deepEqual({ status: b.status, stdout: b.stdout, stderr: b.stderr }, { status: u.status, stdout: u.stdout, stderr: u.stderr });
+      });
+    }
+    await t.test('unpack: same exit, messages and bundle', () => {
+      const bundle = join(dir, 'bundle');
+      const [b, u] = [false, true].map((unbundled) => {
+        rmSync(bundle, { recursive: true, force: true });
+        const r = spawnSync(process.execPath, [BIN, 'unpack', '--rootless', '--image', layout, bundle], { encoding: 'utf8', timeout: 60_000, env: unbundled ? UNBUNDLED_ENV : BUNDLED_ENV });
+        return { status: r.status, stdout: r.stdout, stderr: r.stderr, tree: r.status === 0 ? tree(bundle) : [] };
+      });
+      assert.equal(b!.status, 0, b!.stderr);
+      assert.deepEqual(b, u);
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('from a package of only the launcher, the bundles, the validators and the addon, workers and all', async (t) => {
+  const dir = scratchDir('cli-bundle-pkg');
+  try {
+    const pkg = join(dir, 'pkg');
+    // the compiled validators require ajv's small runtime helpers (ajv/dist/runtime), nothing else of node_modules
+    const files = ['package.json', 'bin', 'dist/cli', 'dist/src/image/schemas/compiled.cjs', 'dist/src/spec/compiled.cjs', 'native/build/Release/ocibundle_native.node', 'node_modules/ajv/package.json', 'node_modules/ajv/dist/runtime'];
+    for (const f of files) {
+      mkdirSync(join(pkg, f, '..'), { recursive: true });
+      cpSync(join(ROOT, f), join(pkg, f), { recursive: true });
+    }
+    // over the worker threshold (4 MiB of random data does not compress): the layer worker and the store's extraction worker run
+    const big = randomBytes(5 * 1024 * 1024);
+    const layout = join(dir, 'layout');
+    writeLayout(layout, { images: [{ tag: 'latest', layers: [gzip(makeTar([{ name: 'big', content: big }, { name: 'etc/', type: 'dir' }, { name: 'etc/passwd', content: 'root:x:0:0::/root:/bin/sh\n' }]))], config: { config: { Cmd: ['/big'] } } }] });
+    const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, [join(pkg, 'bin/ocibundle'), ...args], { encoding: 'utf8', timeout: 120_000, env: { ...BUNDLED_ENV, ...env } });
+    await t.test('unpack (layer worker, addon, image and runtime-config validators)', () => {
+      const r = cli(['unpack', '--rootless', '--image', layout, join(dir, 'b1')], { OCIBUNDLE_TEST_CODE_CACHE: '1' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stderr, 'code cache main: used\n');
+      assert.ok(readFileSync(join(dir, 'b1/rootfs/big')).equals(big));
+      assert.equal((JSON.parse(readFileSync(join(dir, 'b1/config.json'), 'utf8')) as { root: { path: string } }).root.path, 'rootfs');
+    });
+    await t.test('unpack --store (the store worker; a plain command line: no yargs)', () => {
+      const r = cli(['unpack', '--rootless', `--store=${join(dir, 'store')}`, '--image', layout, join(dir, 'r1')]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stderr, '');
+      assert.ok(readFileSync(join(dir, 'r1/rootfs/big')).equals(big));
+    });
+    await t.test('a stale code cache is refused and the bundle compiled from source', () => {
+      const cache = join(pkg, 'dist/cli/main.cjs.cache');
+      const bytes = readFileSync(cache);
+      writeFileSync(cache, Buffer.concat([Buffer.from(`${'0'.repeat(64)}\n`), bytes.subarray(65)]));
+      const r = cli(['--version'], { OCIBUNDLE_TEST_CODE_CACHE: '1' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stderr, 'code cache main: none\n');
+      writeFileSync(cache, Buffer.concat([bytes.subarray(0, 65), Buffer.from('not a v8 code cache')]));
+      const r2 = cli(['--version'], { OCIBUNDLE_TEST_CODE_CACHE: '1' });
+      assert.equal(r2.status, 0, r2.stderr);
+      assert.equal(r2.stderr, 'code cache main: rejected\n');
+    });
+    await t.test('without the layer worker bundle, a big layer fails (it is the file the worker runs)', () => {
+      rmSync(join(pkg, 'dist/cli/pipeline-worker.cjs'));
+      const r = cli(['unpack', '--rootless', '--image', layout, join(dir, 'b2')]);
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, /pipeline-worker\.cjs/);
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
