@@ -54,6 +54,14 @@ function both(args: string[], cwd: string): [ReturnType<typeof spawnSync>, Retur
   return [run(BUNDLED_ENV), run(UNBUNDLED_ENV)];
 }
 
+/** Metadata text without the clock: when umoci.json's mtree was written, the mtree's date and its root's time (made now). */
+function unclocked(text: string): string {
+  return text
+    .replace(/"ocibundle_mtree_ctime_ns":"\d+"/, '"ocibundle_mtree_ctime_ns":"N"')
+    .replace(/^(#\s+date:).*$/m, '$1 D')
+    .replace(/^(\. .*tar_time=)\S+/m, '$1T');
+}
+
 /** A bundle's tree: path, type, mode and size of every entry, and the text of its metadata files. */
 function tree(dir: string): string[] {
   const out: string[] = [];
@@ -64,8 +72,7 @@ function tree(dir: string): string[] {
       const lst = st === null ? 'dangling' : `${st.mode.toString(8)} ${st.isDirectory() ? '-' : st.size}`;
       out.push(`${p} ${lst}`);
       if (st?.isDirectory()) walk(p);
-      // umoci.json records when its mtree was written
-      else if (rel === '' && st?.isFile()) out.push(readFileSync(join(dir, p), 'utf8').replace(/"ocibundle_mtree_ctime_ns":"\d+"/, '"ocibundle_mtree_ctime_ns":"N"'));
+      else if (rel === '' && st?.isFile()) out.push(unclocked(readFileSync(join(dir, p), 'utf8')));
     }
   };
   walk('');
