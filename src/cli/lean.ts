@@ -2,7 +2,8 @@
 // L:T B`, `ls --layout L`, flags with values, --no-FLAG) is parsed here, without loading yargs
 // (its load and help layout cost more than the rest of a small command). The command's own
 // yargs builder runs against a recorder, so options are declared once; anything this parser
-// does not know for sure (help, unknown flags, missing values, nested commands, numbers) is
+// does not know for sure (help, unknown flags, missing values, nested commands other than
+// `raw unpack` and `raw runtime-config`, numbers) is
 // left to yargs, which then parses it or reports the error as before. test/unit/cli-lean
 // checks the result equals yargs's for every shape accepted here.
 import type { CommandModule } from 'yargs';
@@ -26,6 +27,13 @@ const LOADERS: Record<string, () => Promise<CommandModule<any, any>>> = {
   validate: async () => (await import('./layout.js')).validateCommand,
 };
 const ALIASES: Record<string, string> = { list: 'ls', remove: 'rm' };
+
+/** Subcommands of `raw` with single-level builders (`raw add-layer` has dotted options). */
+const RAW_LOADERS: Record<string, () => Promise<CommandModule<any, any>>> = {
+  unpack: async () => (await import('./unpack.js')).rawUnpack,
+  'runtime-config': async () => (await import('./unpack.js')).rawRuntimeConfig,
+};
+const RAW_ALIASES: Record<string, string> = { config: 'runtime-config' };
 
 /** The names the lean path knows, aliases included (kept equal to commands.ts by a test). */
 export const LEAN_COMMANDS = [...Object.keys(LOADERS), ...Object.keys(ALIASES)];
@@ -97,8 +105,8 @@ function positionalsOf(command: string): [string, boolean][] {
     });
 }
 
-/** The parsed arguments yargs would hand the handler, or NotLean. */
-function parseLine(name: string, words: string[], cmd: CommandModule<any, any>): Record<string, unknown> {
+/** The parsed arguments yargs would hand the handler, or NotLean. `names`: the command words. */
+function parseLine(names: string[], words: string[], cmd: CommandModule<any, any>): Record<string, unknown> {
   const d = declare(cmd.builder);
   const slots = positionalsOf(typeof cmd.command === 'string' ? cmd.command : '');
   const given = new Map<string, unknown>();
@@ -141,7 +149,7 @@ function parseLine(name: string, words: string[], cmd: CommandModule<any, any>):
   }
   if (positional.length !== slots.length) throw new NotLean('positional count');
   for (const [a, b] of d.conflicts) if (given.has(a) && given.has(b)) throw new NotLean('conflict');
-  const out: Record<string, unknown> = { _: [name] };
+  const out: Record<string, unknown> = { _: [...names] };
   for (const [opt, spec] of d.options) {
     if (given.has(opt)) set(out, opt, given.get(opt));
     else if (spec.demandOption) throw new NotLean(`missing --${opt}`);
@@ -165,11 +173,13 @@ export interface LeanRun {
 export async function leanParse(argv: readonly string[]): Promise<LeanRun | null> {
   const name = argv[0];
   if (name === undefined) return null;
-  const load = LOADERS[ALIASES[name] ?? name];
+  const sub = name === 'raw' ? argv[1] : undefined;
+  const load = sub === undefined ? LOADERS[ALIASES[name] ?? name] : RAW_LOADERS[RAW_ALIASES[sub] ?? sub];
   if (load === undefined) return null;
   const command = await load();
+  const names = sub === undefined ? [name] : [name, sub];
   try {
-    return { command, args: parseLine(name, argv.slice(1), command) };
+    return { command, args: parseLine(names, argv.slice(names.length), command) };
   } catch (e) {
     if (e instanceof NotLean) return null;
     throw e;

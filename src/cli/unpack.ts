@@ -169,7 +169,7 @@ interface RuntimeConfigArgs extends SourceArgs, ShapeArgs {
   force: boolean;
 }
 
-const rawUnpack: CommandModule<object, UnpackArgs & { rootfs: string }> = {
+export const rawUnpack: CommandModule<object, UnpackArgs & { rootfs: string }> = {
   command: 'unpack <rootfs>',
   describe: 'unpack only the root file system of an image into ROOTFS (no config.json)',
   builder: (y) =>
@@ -191,7 +191,7 @@ const rawUnpack: CommandModule<object, UnpackArgs & { rootfs: string }> = {
   handler: (args) => runUnpack({ ...args, bundle: args.rootfs, tty: false, volumes: true }, true),
 };
 
-const rawRuntimeConfig: CommandModule<object, RuntimeConfigArgs> = {
+export const rawRuntimeConfig: CommandModule<object, RuntimeConfigArgs> = {
   command: 'runtime-config <config>',
   aliases: ['config'], // umoci's name for it
   describe: 'write only the runtime config.json for an image',

@@ -12,7 +12,22 @@ import { buildParser } from '../../src/cli/parser.js';
 /** What yargs hands the handler of the command `argv` names (nothing runs). */
 async function yargsArgs(argv: string[]): Promise<Record<string, unknown>> {
   let got: Record<string, unknown> | null = null;
-  const capture = (c: CommandModule<any, any>): CommandModule<any, any> => ({ ...c, handler: (a: Record<string, unknown>) => void (got = { ...a }) });
+  // subcommands (raw unpack) are captured too: their builder's y.command gets captured modules
+  const capture = (c: CommandModule<any, any>): CommandModule<any, any> => ({
+    ...c,
+    handler: (a: Record<string, unknown>) => void (got = { ...a }),
+    builder: (y: any) => {
+      if (typeof c.builder !== 'function') return y;
+      const proxy: any = new Proxy(y, {
+        get: (t, k) => {
+          if (k === 'command') return (m: CommandModule<any, any>) => (t.command(capture(m)), proxy);
+          const v = Reflect.get(t, k);
+          return typeof v === 'function' ? v.bind(t) : v; // yargs' private fields need the real this
+        },
+      });
+      return c.builder(proxy);
+    },
+  });
   await buildParser(argv, commands.map(capture)).parseAsync();
   assert.ok(got !== null, 'yargs ran no handler');
   return got;
@@ -48,6 +63,10 @@ const LEAN: [string, string[]][] = [
   ['new', ['new', '--image', `${L}:t`]],
   ['mount', ['mount', 'b']],
   ['umount', ['umount', 'b']],
+  ['raw unpack', ['raw', 'unpack', '--image', L, 'r']],
+  ['raw unpack, store, json, maps', ['raw', 'unpack', `--store=S`, '--json', '--rootless', '--uid-map', '0:1000:1', '--image', `${L}:latest`, 'r']],
+  ['raw runtime-config', ['raw', 'runtime-config', '--image', L, '--rootfs', 'r', 'config.json']],
+  ['raw config (umoci alias), shaping flags', ['raw', 'config', '--image', L, '--tty', '--env', 'A=1', '-']],
 ];
 
 test('lines the lean parser accepts parse as yargs parses them', async (t) => {
@@ -77,7 +96,10 @@ const YARGS: [string, string[]][] = [
   ['bad boolean', ['unpack', '--image', L, 'b', '--mtree=maybe']],
   ['number option', ['copy', 'a', 'b', '--jobs', '3']],
   ['conflicting options', ['validate', '--layout', L, '--image', L]],
-  ['nested command', ['raw', 'unpack', '--image', L, 'r']],
+  ['raw add-layer (dotted options)', ['raw', 'add-layer', '--image', L, 'l.tar']],
+  ['raw without a subcommand', ['raw']],
+  ['raw unpack --help', ['raw', 'unpack', '--help']],
+  ['raw unknown subcommand', ['raw', 'unpak', '--image', L, 'r']],
   ['store command', ['store', 'ls']],
   ['dotted options (history)', ['repack', '--image', L, 'b']],
   ['unknown command', ['lss', '--layout', L]],
