@@ -1,14 +1,13 @@
 // The lean start-up path: a command line in the plain shapes people type (`unpack --image
-// L:T B`, `ls --layout L`, flags with values, --no-FLAG) is parsed here, without loading yargs
+// L:T B`, `ls --layout L`, `raw unpack ...`, flags with values, --no-FLAG) is parsed here, without loading yargs
 // (its load and help layout cost more than the rest of a small command). The command's own
 // yargs builder runs against a recorder, so options are declared once; anything this parser
-// does not know for sure (help, unknown flags, missing values, nested commands other than
-// `raw unpack` and `raw runtime-config`, numbers) is
+// does not know for sure (help, unknown flags, missing values, nested commands, numbers) is
 // left to yargs, which then parses it or reports the error as before. test/unit/cli-lean
 // checks the result equals yargs's for every shape accepted here.
 import type { CommandModule } from 'yargs';
 
-/** Top-level commands (and aliases) with single-level builders, loaded on demand. */
+/** Top-level commands, loaded on demand; `raw` and `store` name their subcommands in their builders. */
 const LOADERS: Record<string, () => Promise<CommandModule<any, any>>> = {
   unpack: async () => (await import('./unpack.js')).unpackCommand,
   repack: async () => (await import('./repack.js')).repackCommand,
@@ -25,17 +24,12 @@ const LOADERS: Record<string, () => Promise<CommandModule<any, any>>> = {
   stat: async () => (await import('./layout.js')).statCommand,
   gc: async () => (await import('./layout.js')).gcCommand,
   validate: async () => (await import('./layout.js')).validateCommand,
+  raw: async () => (await import('./unpack.js')).rawCommand,
+  store: async () => (await import('./store.js')).storeCommand,
 };
 const ALIASES: Record<string, string> = { list: 'ls', remove: 'rm' };
 
-/** Subcommands of `raw` with single-level builders (`raw add-layer` has dotted options). */
-const RAW_LOADERS: Record<string, () => Promise<CommandModule<any, any>>> = {
-  unpack: async () => (await import('./unpack.js')).rawUnpack,
-  'runtime-config': async () => (await import('./unpack.js')).rawRuntimeConfig,
-};
-const RAW_ALIASES: Record<string, string> = { config: 'runtime-config' };
-
-/** The names the lean path knows, aliases included (kept equal to commands.ts by a test). */
+/** The top-level names the lean path knows, aliases included (kept equal to commands.ts by a test). */
 export const LEAN_COMMANDS = [...Object.keys(LOADERS), ...Object.keys(ALIASES)];
 
 interface OptionSpec {
@@ -56,11 +50,12 @@ interface Declared {
   options: Map<string, OptionSpec>;
   positionals: Map<string, OptionSpec>;
   conflicts: [string, string][];
+  subcommands: CommandModule<any, any>[];
 }
 
 /** What a builder declares, through the few Argv methods the commands use; others bail out. */
 function declare(builder: CommandModule['builder']): Declared {
-  const d: Declared = { options: new Map(), positionals: new Map(), conflicts: [] };
+  const d: Declared = { options: new Map(), positionals: new Map(), conflicts: [], subcommands: [] };
   const take = (map: Map<string, OptionSpec>, name: string, spec: OptionSpec): void => {
     for (const k of Object.keys(spec)) if (!KNOWN_SPEC.has(k)) throw new NotLean(`option key ${k}`);
     if (name.includes('.')) throw new NotLean('dotted option');
@@ -70,6 +65,8 @@ function declare(builder: CommandModule['builder']): Declared {
     option: (name: string, spec: OptionSpec) => (take(d.options, name, spec), proxy),
     positional: (name: string, spec: OptionSpec) => (take(d.positionals, name, spec), proxy),
     conflicts: (a: string, b: string) => (d.conflicts.push([a, b]), proxy),
+    command: (m: CommandModule<any, any>) => (d.subcommands.push(m), proxy),
+    demandCommand: () => proxy,
     usage: () => proxy,
     group: () => proxy,
     epilogue: () => proxy,
@@ -105,9 +102,17 @@ function positionalsOf(command: string): [string, boolean][] {
     });
 }
 
-/** The parsed arguments yargs would hand the handler, or NotLean. `names`: the command words. */
-function parseLine(names: string[], words: string[], cmd: CommandModule<any, any>): Record<string, unknown> {
+/** The command a line runs and the arguments yargs would hand its handler, or NotLean. */
+function parseLine(path: string[], words: string[], cmd: CommandModule<any, any>): LeanRun {
   const d = declare(cmd.builder);
+  if (d.subcommands.length > 0) {
+    // `raw unpack ...`: the next word names the subcommand; the parent may declare nothing else
+    if (d.options.size > 0 || d.positionals.size > 0 || d.conflicts.length > 0) throw new NotLean('options on a parent command');
+    const word = words[0];
+    const sub = d.subcommands.find((s) => typeof s.command === 'string' && (s.command.split(' ')[0] === word || ((s.aliases as string[] | undefined) ?? []).includes(word!)));
+    if (word === undefined || sub === undefined) throw new NotLean('subcommand');
+    return parseLine([...path, word], words.slice(1), sub);
+  }
   const slots = positionalsOf(typeof cmd.command === 'string' ? cmd.command : '');
   const given = new Map<string, unknown>();
   const positional: string[] = [];
@@ -149,7 +154,7 @@ function parseLine(names: string[], words: string[], cmd: CommandModule<any, any
   }
   if (positional.length !== slots.length) throw new NotLean('positional count');
   for (const [a, b] of d.conflicts) if (given.has(a) && given.has(b)) throw new NotLean('conflict');
-  const out: Record<string, unknown> = { _: [...names] };
+  const out: Record<string, unknown> = { _: path };
   for (const [opt, spec] of d.options) {
     if (given.has(opt)) set(out, opt, given.get(opt));
     else if (spec.demandOption) throw new NotLean(`missing --${opt}`);
@@ -161,7 +166,7 @@ function parseLine(names: string[], words: string[], cmd: CommandModule<any, any
     set(out, p, positional[i]);
   });
   out['$0'] = 'ocibundle';
-  return out;
+  return { command: cmd, args: out };
 }
 
 export interface LeanRun {
@@ -173,13 +178,11 @@ export interface LeanRun {
 export async function leanParse(argv: readonly string[]): Promise<LeanRun | null> {
   const name = argv[0];
   if (name === undefined) return null;
-  const sub = name === 'raw' ? argv[1] : undefined;
-  const load = sub === undefined ? LOADERS[ALIASES[name] ?? name] : RAW_LOADERS[RAW_ALIASES[sub] ?? sub];
+  const load = LOADERS[ALIASES[name] ?? name];
   if (load === undefined) return null;
   const command = await load();
-  const names = sub === undefined ? [name] : [name, sub];
   try {
-    return { command, args: parseLine(names, argv.slice(names.length), command) };
+    return parseLine([name], argv.slice(1), command);
   } catch (e) {
     if (e instanceof NotLean) return null;
     throw e;

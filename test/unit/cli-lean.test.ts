@@ -1,32 +1,35 @@
 // The lean command-line parser (src/cli/lean.ts) against yargs: every line it accepts parses
 // to exactly the arguments yargs hands the same command's handler (a differential test over
-// the shapes people type), every line it is not sure of is left to yargs (null), and its
-// table of commands covers every single-level command of commands.ts.
+// the shapes people type, nested `raw` and `store` commands too), every line it is not sure
+// of is left to yargs (null), and its table of commands covers every command of commands.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import { commands } from '../../src/cli/commands.js';
 import { LEAN_COMMANDS, leanParse } from '../../src/cli/lean.js';
 import { buildParser } from '../../src/cli/parser.js';
 
-/** What yargs hands the handler of the command `argv` names (nothing runs). */
+/** What yargs hands the handler of the command `argv` names (nothing runs, nested commands' neither). */
 async function yargsArgs(argv: string[]): Promise<Record<string, unknown>> {
   let got: Record<string, unknown> | null = null;
-  // subcommands (raw unpack) are captured too: their builder's y.command gets captured modules
+  // a builder's y.command(sub) registers the captured sub
+  const capturing = (y: Argv): Argv => {
+    const p: Argv = new Proxy(y, {
+      get(target, key) {
+        const v: unknown = Reflect.get(target, key, target);
+        if (typeof v !== 'function') return v;
+        return (...a: unknown[]) => {
+          const out: unknown = v.apply(target, key === 'command' && typeof a[0] === 'object' ? [capture(a[0] as CommandModule<any, any>), ...a.slice(1)] : a);
+          return out === target ? p : out;
+        };
+      },
+    });
+    return p;
+  };
   const capture = (c: CommandModule<any, any>): CommandModule<any, any> => ({
     ...c,
+    ...(typeof c.builder === 'function' ? { builder: (y: Argv) => (c.builder as (y: Argv) => Argv)(capturing(y)) } : {}),
     handler: (a: Record<string, unknown>) => void (got = { ...a }),
-    builder: (y: any) => {
-      if (typeof c.builder !== 'function') return y;
-      const proxy: any = new Proxy(y, {
-        get: (t, k) => {
-          if (k === 'command') return (m: CommandModule<any, any>) => (t.command(capture(m)), proxy);
-          const v = Reflect.get(t, k);
-          return typeof v === 'function' ? v.bind(t) : v; // yargs' private fields need the real this
-        },
-      });
-      return c.builder(proxy);
-    },
   });
   await buildParser(argv, commands.map(capture)).parseAsync();
   assert.ok(got !== null, 'yargs ran no handler');
@@ -63,10 +66,15 @@ const LEAN: [string, string[]][] = [
   ['new', ['new', '--image', `${L}:t`]],
   ['mount', ['mount', 'b']],
   ['umount', ['umount', 'b']],
-  ['raw unpack', ['raw', 'unpack', '--image', L, 'r']],
-  ['raw unpack, store, json, maps', ['raw', 'unpack', `--store=S`, '--json', '--rootless', '--uid-map', '0:1000:1', '--image', `${L}:latest`, 'r']],
-  ['raw runtime-config', ['raw', 'runtime-config', '--image', L, '--rootfs', 'r', 'config.json']],
-  ['raw config (umoci alias), shaping flags', ['raw', 'config', '--image', L, '--tty', '--env', 'A=1', '-']],
+  ['raw unpack', ['raw', 'unpack', '--image', `${L}:latest`, 'rootfs']],
+  ['raw unpack, store and maps', ['raw', 'unpack', '--rootless', '--store', 'S', '--uid-map', '0:1000:1', '--image', L, 'r']],
+  ['raw runtime-config to stdout', ['raw', 'runtime-config', '--image', L, '-']],
+  ['raw config (umoci\'s name)', ['raw', 'config', '--image', L, '--rootfs', 'r', 'config.json']],
+  ['raw config, shaping flags', ['raw', 'config', '--image', L, '--tty', '--env', 'A=1', '-']],
+  ['store ls', ['store', 'ls']],
+  ['store du --json', ['store', 'du', '--json', '--store', 'S']],
+  ['store gc', ['store', 'gc', '--store=S']],
+  ['store verify LAYER', ['store', 'verify', 'sha256/abc']],
 ];
 
 test('lines the lean parser accepts parse as yargs parses them', async (t) => {
@@ -96,11 +104,15 @@ const YARGS: [string, string[]][] = [
   ['bad boolean', ['unpack', '--image', L, 'b', '--mtree=maybe']],
   ['number option', ['copy', 'a', 'b', '--jobs', '3']],
   ['conflicting options', ['validate', '--layout', L, '--image', L]],
-  ['raw add-layer (dotted options)', ['raw', 'add-layer', '--image', L, 'l.tar']],
-  ['raw without a subcommand', ['raw']],
+  ['raw alone', ['raw']],
   ['raw unpack --help', ['raw', 'unpack', '--help']],
-  ['raw unknown subcommand', ['raw', 'unpak', '--image', L, 'r']],
-  ['store command', ['store', 'ls']],
+  ['store alone', ['store']],
+  ['unknown raw command', ['raw', 'unpak', '--image', L, 'r']],
+  ['option before the subcommand', ['raw', '--image', L, 'unpack', 'r']],
+  ['unknown store option', ['store', 'ls', '--bogus']],
+  ['raw unpack missing rootfs', ['raw', 'unpack', '--image', L]],
+  ['raw add-layer (dotted history options)', ['raw', 'add-layer', '--image', `${L}:t`, 'layer.tar']],
+  ['optional positional left out', ['store', 'verify']],
   ['dotted options (history)', ['repack', '--image', L, 'b']],
   ['unknown command', ['lss', '--layout', L]],
   ['--', ['unpack', '--image', L, '--', 'b']],
@@ -112,15 +124,7 @@ test('lines the lean parser is not sure of are left to yargs', async (t) => {
   }
 });
 
-test('the lean table names every single-level command and alias', () => {
-  const single = commands.filter((c) => {
-    let nested = false;
-    if (typeof c.builder === 'function') {
-      const probe: Record<string, unknown> = new Proxy({}, { get: (_t, k) => (k === 'command' ? ((nested = true), () => probe) : () => probe) });
-      c.builder(probe as never);
-    }
-    return !nested;
-  });
-  const names = single.flatMap((c) => [String(c.command).split(' ')[0]!, ...((c.aliases as string[] | undefined) ?? [])]);
+test('the lean table names every command and alias of commands.ts', () => {
+  const names = commands.flatMap((c) => [String(c.command).split(' ')[0]!, ...((c.aliases as string[] | undefined) ?? [])]);
   assert.deepEqual([...LEAN_COMMANDS].sort(), names.sort());
 });
