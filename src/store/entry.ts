@@ -1,7 +1,7 @@
 // The files of a store entry besides its tree: the completion marker (read: is the entry
-// complete?), the content manifest, the last-use stamp, and writing one of them durably.
+// complete?), the content manifest, the last-use stamp, and writing a new one of them.
 // Small and free of the extraction machinery, so the overlay path loads only this.
-import { closeSync, fsyncSync, openSync, readFileSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Warning } from '../errors.js';
 import type { LayerManifest } from './manifest.js';
@@ -48,12 +48,11 @@ export function touchUse(store: string, key: LayerKey): void {
   }
 }
 
-/** A new file with `text`, fsynced before it is closed (entry files are written before the marker). */
-export function writeDurable(path: string, text: string): void {
+/** A new file with `text` (exclusive create; durability comes from seal.ts's syncfs). */
+export function writeNewFile(path: string, text: string): void {
   const fd = openSync(path, 'wx', 0o600);
   try {
     writeSync(fd, text);
-    fsyncSync(fd);
   } finally {
     closeSync(fd);
   }

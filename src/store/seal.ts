@@ -1,13 +1,16 @@
 // Making a store entry, for every kind (a layer, a stack, a flat entry): a temporary directory
-// beside the entries, TREE filled by the caller, then the content manifest, any extra files,
-// the last-use stamp and the marker naming the manifest's sha256, each fsynced, marker last;
-// one rename publishes the entry. A failure removes the temporary directory.
+// beside the entries, TREE filled by the caller, then the content manifest, any extra files and
+// the last-use stamp, one syncfs of the store's file system, and the marker naming the
+// manifest's sha256 last; one rename publishes the entry. A failure removes the temporary
+// directory.
 import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Warning } from '../errors.js';
 import { createTempDirSync } from '../host/temp.js';
-import { LAYER_TEMP, writeDurable, type Marker } from './entry.js';
+import { LAYER_TEMP, writeNewFile, type Marker } from './entry.js';
+import { syncFileSystemOf } from '../host/durable.js';
+import { step } from '../test-hooks.js';
 import { walkTree, type LayerManifest } from './manifest.js';
 import { algDir, entryDir, LAST_USE, MANIFEST, MARKER, TREE, type LayerKey } from './paths.js';
 import { removeStoreTree } from './remove.js';
@@ -33,11 +36,16 @@ export async function makeEntry(store: string, key: LayerKey, fill: (tree: strin
     const f = await fill(tree, tmp);
     const manifest: LayerManifest = { version: 1, diffId: key.diffId, implicit: f.implicit, rootDeclared: f.rootDeclared, entries: walkTree(tree, f.digests) };
     const text = JSON.stringify(manifest);
-    writeDurable(join(tmp, MANIFEST), text);
-    for (const [name, body] of Object.entries(f.files ?? {})) writeDurable(join(tmp, name), body);
-    writeDurable(join(tmp, LAST_USE), '');
+    writeNewFile(join(tmp, MANIFEST), text);
+    for (const [name, body] of Object.entries(f.files ?? {})) writeNewFile(join(tmp, name), body);
+    writeNewFile(join(tmp, LAST_USE), '');
+    // Tree, manifest and files reach the disk before the marker exists: after a power loss an
+    // entry is complete or has no valid marker (cleared and made again), never a marker over
+    // files the kernel had not written yet (containerd's zero-byte-layer failure).
+    syncFileSystemOf(tmp);
+    step('store-synced');
     const marker: Marker = { diffId: key.diffId, digest: f.digest, manifestSha256: createHash('sha256').update(text).digest('hex'), created: new Date().toISOString(), ...(f.warnings && f.warnings.length > 0 ? { warnings: f.warnings } : {}) };
-    writeDurable(join(tmp, MARKER), `${JSON.stringify(marker)}\n`);
+    writeNewFile(join(tmp, MARKER), `${JSON.stringify(marker)}\n`);
     renameSync(tmp, entryDir(store, key));
   } catch (e) {
     try {

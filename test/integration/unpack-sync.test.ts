@@ -1,7 +1,8 @@
 // Durability of unpack, seen through the syscalls (strace -f): by default an unpack flushes
 // nothing, as umoci and GNU tar (checked against umoci's own trace when it is installed);
 // with --sync the rootfs is flushed (syncfs) before the rename that creates config.json and
-// the whole bundle again before exit; layout writes (tag) stay fsynced whatever the flag.
+// the whole bundle again before exit; layout writes (tag) stay fsynced whatever the flag, and a
+// layer store entry is flushed before its marker says it is complete.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -75,6 +76,23 @@ test('what unpack flushes', { skip }, async (t) => {
   for (const c of cases) {
     await t.test(c.name, () => c.check(traced([process.execPath, BIN, ...c.args(join(dir, `b-${n}`))])));
   }
+});
+
+test('a store entry is flushed (syncfs) before its marker is written, and only then renamed in', { skip }, () => {
+  const out = join(dir, `trace-${++n}`);
+  const store = join(dir, 'store');
+  const r = spawnSync('strace', ['-f', '-qq', '-e', 'trace=fsync,syncfs,openat,rename', '-o', out, process.execPath, BIN, 'raw', 'unpack', ...rootless, `--store=${store}`, '--image', image, join(dir, 'from-store')], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const calls = readFileSync(out, 'utf8').split('\n').map((l) => l.replace(/^\d+\s+/, ''));
+  const markers = calls.flatMap((c, i) => (/^openat\(.*\/complete", O_WRONLY\|O_CREAT\|O_EXCL/.test(c) ? [i] : []));
+  assert.equal(markers.length, 3, `one marker per layer of the rich image:\n${calls.filter((c) => c.includes('complete')).join('\n')}`);
+  for (const m of markers) {
+    const lastIndex = (pred: (c: string) => boolean) => calls.slice(0, m).reduce((at, c, i) => (pred(c) ? i : at), -1);
+    const lastSync = lastIndex((c) => c.startsWith('syncfs('));
+    const lastCreate = lastIndex((c) => /^openat\(.*O_CREAT/.test(c) && !c.includes('/complete"'));
+    assert.ok(lastSync > lastCreate, `the syncfs comes after the entry's last other file and before its marker (${calls[m]})`);
+  }
+  assert.deepEqual(calls.filter((c) => c.startsWith('fsync(')), [], 'no per-file fsyncs left');
 });
 
 test('umoci unpack flushes nothing either (the default matches it)', { skip: skip || (!hasCommand('umoci') && 'needs umoci') || (!isRoot() && 'umoci unpack needs root without --rootless') }, () => {
