@@ -12,9 +12,10 @@
         "mount.c",
         "init.c",
         "decode.c",
-        "write.c"
+        "write.c",
+        "writer.c"
       ],
-      "libraries": ["-ldl"],
+      "libraries": ["-ldl", "-lpthread"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE", "_FILE_OFFSET_BITS=64"],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
       "conditions": [["OS!='linux'", { "type": "none" }]]

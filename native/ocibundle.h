@@ -121,6 +121,13 @@ napi_value n_copy_file_range(napi_env env, napi_callback_info info);
 /* write.c */
 napi_value n_write_file_at(napi_env env, napi_callback_info info);
 
+/* writer.c */
+napi_value n_writer_open(napi_env env, napi_callback_info info);
+napi_value n_writer_write(napi_env env, napi_callback_info info);
+napi_value n_writer_finish(napi_env env, napi_callback_info info);
+napi_value n_writer_drain(napi_env env, napi_callback_info info);
+napi_value n_writer_close(napi_env env, napi_callback_info info);
+
 /* decode.c */
 napi_value n_decoders(napi_env env, napi_callback_info info);
 napi_value n_decoder_open(napi_env env, napi_callback_info info);

@@ -138,6 +138,7 @@ async function unpackResolved(img: ResolvedImage, opts: UnpackOptions, started: 
       diskPath: tmpRootfs,
       warn,
       verbatim: opts.store !== undefined, // store layers are already mapped and filtered
+      threadedWrites: opts.store === undefined, // file content and finishing on a second thread
       ...(opts.maxSize === undefined ? {} : { maxBytes: opts.maxSize }),
     });
     let storeResults: ('hit' | 'extracted')[] | null = null;

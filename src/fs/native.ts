@@ -113,6 +113,21 @@ export interface NativeAddon {
   /** The messages queued on a file system context fd ("e overlay: ..."). */
   fsMessages(fd: number): string[];
   umount2(target: PathArg, flags: number): void;
+  /** A file writer thread with an arena of `arenaBytes` for queued content. */
+  writerOpen(arenaBytes: number): NativeWriterHandle;
+  /** Queue data[off, +len) for fd at pos (copied; waits while the arena is full). Throws a
+   * failure kept from earlier queued work (its `file` property is the id it was queued with). */
+  writerWrite(w: NativeWriterHandle, fd: number, file: number, data: Buffer, off: number, len: number, pos: number): void;
+  /** Queue fd's finish: ftruncate(truncate) when >= 0, owner (-1: unchanged), mode (-1:
+   * unchanged), times, close. The fd belongs to the writer from here on. */
+  writerFinish(
+    w: NativeWriterHandle, fd: number, file: number, uid: number, gid: number, mode: number,
+    aSec: number, aNsec: number, mSec: number, mNsec: number, truncate: number,
+  ): void;
+  /** Wait for all queued work; throws the kept failure, if any. */
+  writerDrain(w: NativeWriterHandle): void;
+  /** Drain and stop the thread (idempotent; never throws the work's failure). */
+  writerClose(w: NativeWriterHandle): void;
   /** Which streaming decoders loaded (ISA-L's igzip, libzstd; both dlopen()ed at first use). */
   decoders(): { gzip: boolean; zstd: boolean };
   /** A streaming decoder; ENOTSUP when its library is absent. */
@@ -127,6 +142,9 @@ export interface NativeAddon {
   decoderClose(dec: NativeDecoderHandle): void;
   constants: NativeConstants;
 }
+
+/** An opaque file writer owned by the addon. */
+export type NativeWriterHandle = { readonly __nativeWriter: unique symbol };
 
 /** An opaque decoder state owned by the addon. */
 export type NativeDecoderHandle = { readonly __nativeDecoder: unique symbol };

@@ -332,6 +332,11 @@ export class RootFS {
     }
   }
 
+  /** fd (from createFile) now belongs to someone else, who closes it: close() leaves it alone. */
+  handOff(fd: number): void {
+    this.openFiles.delete(fd);
+  }
+
   /** Owner, then mode (setuid/setgid/sticky survive the chown), xattrs, times; closes fd. */
   finishFile(fd: number, meta: Meta): void {
     const path = this.openFiles.get(fd) ?? `fd ${fd}`;

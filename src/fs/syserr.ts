@@ -36,7 +36,7 @@ export function codeOf(e: unknown): string | undefined {
   return typeof c === 'string' ? c : undefined;
 }
 
-const MESSAGE = /^([A-Z0-9_]+): (.*?), ([a-z0-9_]+) /;
+const MESSAGE = /^([A-Z0-9_]+): (.*?), ([a-z0-9_]+)( |$)/;
 
 /**
  * Rewrite an addon error so that `path` (and the message) name the rootfs-relative path

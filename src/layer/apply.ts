@@ -13,6 +13,7 @@ import { decideXattr } from './xattrs.js';
 import { mapId, rootlessXattr, type IdMap } from './ids.js';
 import type { Applied, ApplyObserver } from './observer.js';
 import { cloneContent } from '../fs/clone.js';
+import { FileWriter } from '../fs/file-writer.js';
 
 export interface ApplyOptions {
   /** No chown; owners recorded in user.rootlesscontainers; devices become empty files. */
@@ -41,12 +42,20 @@ export interface ApplyOptions {
    * applied as given (no id maps, no xattr policy, no rootless re-encoding).
    */
   verbatim?: boolean;
+  /**
+   * Hand file content and each file's finishing steps to a writer thread (src/fs/file-writer.ts;
+   * files with xattrs and rootless mode stay on this thread). Every layer must then end with
+   * the handler's flush(), and the applier with finish() or abort().
+   */
+  threadedWrites?: boolean;
 }
 
 /** A TarHandler that can also take a file's content from an open fd (reflink or copy). */
 export interface LayerHandler extends TarHandler {
   /** `sha256`: the content's digest when the caller knows it (the store's manifest). */
   onContent(srcFd: number, size: number, sha256?: string): void;
+  /** After the layer's last entry: wait for its queued writes; throws their first failure. */
+  flush(): void;
 }
 
 export interface ApplyStats {
@@ -76,6 +85,8 @@ const ZEROS = Buffer.alloc(64 * 1024);
 const MAX_PATH_BYTES = 4094;
 /** `fd` of a regular file entry not created yet: its content may still come in one piece. */
 const DEFERRED = -2;
+/** Files from this size on go to the writer thread (smaller ones cost more to hand over than to write). */
+const THREADED_MIN_BYTES = 1024 * 1024;
 
 export class Applier {
   readonly stats: ApplyStats = { entries: 0, files: 0, bytes: 0, whiteouts: 0 };
@@ -102,6 +113,10 @@ export class Applier {
   private fdCreateMode = 0;
   /** The metadata a file written in one call ended up with (its xattrs may have been refused). */
   private fdWhole: Meta | null = null;
+  /** The writer thread (threadedWrites), and whether the open file's writes go there (its id). */
+  private writer: FileWriter | null = null;
+  private fdThreaded = false;
+  private fdId = -1;
   private freeBytes = Number.POSITIVE_INFINITY;
   private reserve = 0;
   private blockSize = 1;
@@ -139,6 +154,7 @@ export class Applier {
     // The runtime's mapped root must own the rootfs (it mounts /proc there), as umoci does.
     if (this.rootOwner) fs.chown('.', this.rootOwner.uid, this.rootOwner.gid);
     this.obs = opts.observer;
+    this.writer = opts.threadedWrites ? FileWriter.create() : null;
     this.paths = opts.observer?.paths ?? new PathTable();
     this.adds = new LayerAdds(this.paths);
     this.known[ROOT] = 1;
@@ -164,11 +180,14 @@ export class Applier {
       onHole: (bytes) => this.onHole(bytes),
       onContent: (fd, size, sha256) => this.onContent(fd, size, sha256),
       onEntryEnd: () => this.onEntryEnd(),
+      flush: () => this.writer?.drain(),
     };
   }
 
   /** After the last layer: restore directory modes (rootless) and times, deepest first. */
   finish(): void {
+    this.writer?.drain();
+    this.writer?.close();
     this.closeOpenFile();
     if (this.rootlessDevices > 0) {
       const n = this.rootlessDevices;
@@ -194,6 +213,13 @@ export class Applier {
 
   /** Close a file left open by a failed stream, without applying its metadata. */
   abort(): void {
+    // the writer may still write to the open file: let it finish before that fd is closed
+    try {
+      this.writer?.drain();
+    } catch {
+      /* already failing */
+    }
+    this.writer?.close();
     this.closeOpenFile();
   }
 
@@ -270,11 +296,16 @@ export class Applier {
   private onData(chunk: Buffer): void {
     if (this.fd === DEFERRED) {
       // the whole content in one piece (most files): create, write and finish in one call
-      if (chunk.length === this.fdSize) return this.writeWhole(chunk);
+      if (chunk.length === this.fdSize && !this.fdThreaded) return this.writeWhole(chunk);
       this.createDeferred();
     }
     if (this.fd < 0) return;
     if (this.fdData) this.obs!.data(chunk);
+    if (this.fdThreaded) {
+      this.writer!.write(this.fd, this.fdId, chunk, this.fdPos);
+      this.fdPos += chunk.length;
+      return;
+    }
     let off = 0;
     while (off < chunk.length) {
       const n = writeSync(this.fd, chunk, off, chunk.length - off, this.fdPos);
@@ -295,6 +326,7 @@ export class Applier {
   private onContent(srcFd: number, size: number, sha256?: string): void {
     if (this.fd === DEFERRED) this.createDeferred();
     if (this.fd < 0) return;
+    if (this.fdThreaded) this.writer!.drain(); // nothing queued for this fd may land after the copy
     cloneContent(srcFd, this.fd, size);
     this.fdPos = size;
     // content copied in the kernel never streams through data(): its known digest, else the observer walks
@@ -318,6 +350,12 @@ export class Applier {
     if (this.fd < 0) return;
     const fd = this.fd;
     this.fd = -1;
+    if (this.fdThreaded) {
+      // no xattrs, no mode to restore: what is set is what was asked for
+      this.writer!.finish(fd, this.fdId, this.fdMeta!, this.fdSparse ? this.fdPos : -1);
+      if (this.fdObserved) this.observe(this.fdPath, 'file', { ...this.fdMeta!, mode: this.fdDeclaredMode }, undefined, this.fdSize, this.fdEntry);
+      return;
+    }
     if (this.fdSparse) ftruncateSync(fd, this.fdPos); // a trailing hole: the size without blocks
     const set = this.finishWithXattrFallback(this.fdPath, this.fdMeta!, (m) => this.fs.finishFile(fd, m));
     this.restoreMode(this.fdPath, this.fdDeclaredMode, this.fdMeta!.mode);
@@ -341,6 +379,7 @@ export class Applier {
     const meta = this.meta(path, e);
     this.fdDeclaredMode = meta.mode;
     this.fdMeta = { ...meta, mode: this.writableMode(meta.mode) };
+    this.fdThreaded = this.writer !== null && e.size >= THREADED_MIN_BYTES && this.fdMeta.mode === meta.mode && (meta.xattrs?.size ?? 0) === 0;
     this.fdSize = e.size;
     this.fdObserved = this.obs !== undefined;
     this.fdData = this.fdObserved && this.obs!.needsData !== false;
@@ -352,6 +391,10 @@ export class Applier {
     const path = this.fdPath;
     this.fd = -1;
     this.fd = this.replacing(path, () => this.fs.createFile(path, this.fdCreateMode));
+    if (this.fdThreaded) {
+      this.fs.handOff(this.fd);
+      this.fdId = this.writer!.adopt(path);
+    }
   }
 
   /** The deferred file with all of its content: created, written, owned, timed and closed at once. */
@@ -712,6 +755,7 @@ export class Applier {
   private refreshFreeSpace(): void {
     this.bytesSinceDiskCheck = 0;
     if (!this.opts.diskPath) return;
+    this.writer?.drain(); // queued content is not on the file system yet: statfs would see too much free
     const s = statfsSync(this.opts.diskPath);
     // ramfs and some FUSE file systems report no size at all (0 blocks): nothing to check.
     if (Number(s.blocks) === 0) {

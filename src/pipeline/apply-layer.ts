@@ -6,6 +6,9 @@ import { OciBundleError } from '../errors.js';
 import type { Descriptor } from '../image/index.js';
 import type { LayerStreams } from './layer-stream.js';
 import { TarParser, type TarHandler } from '../layer/tar.js';
+
+/** A handler whose writes may still be queued when the tar ends (the applier's writer thread). */
+type FlushingHandler = TarHandler & { flush?(): void };
 import { step } from '../test-hooks.js';
 
 /** Parse layer `i` of `streams` into `handler`; abort() on failure, naming a tampered blob. */
@@ -13,7 +16,7 @@ export async function applyLayerBytes(
   streams: LayerStreams,
   i: number,
   desc: Descriptor,
-  handler: TarHandler,
+  handler: FlushingHandler,
   abort: () => void,
   signal: AbortSignal | undefined,
 ): Promise<void> {
@@ -29,7 +32,7 @@ export async function applyLayerBytes(
 /** The applier yields to the event loop this often, so SIGINT/SIGTERM stop it at once. */
 const YIELD_MS = 20;
 
-async function parseInto(desc: Descriptor, source: AsyncIterable<Buffer>, handler: TarHandler, abort: () => void, signal: AbortSignal | undefined): Promise<void> {
+async function parseInto(desc: Descriptor, source: AsyncIterable<Buffer>, handler: FlushingHandler, abort: () => void, signal: AbortSignal | undefined): Promise<void> {
   const parser = new TarParser(handler);
   const interrupted = () => new OciBundleError('EINTERRUPTED', 'unpack interrupted');
   try {
@@ -46,6 +49,7 @@ async function parseInto(desc: Descriptor, source: AsyncIterable<Buffer>, handle
       }
     }
     parser.end();
+    handler.flush?.();
   } catch (e) {
     abort();
     step('applier-stopped');

@@ -1,7 +1,8 @@
 // The applier's file-write path: a file whose content arrives in one piece is created,
 // written and finished in one native call (writeFileAt); one whose content comes in pieces,
-// with holes or none at all takes the separate calls. Every way must give the same tree
-// (content, mode, owner, times, xattrs, replaced entries). Also writeFileAt's own contract.
+// with holes or none at all takes the separate calls; with threadedWrites, content and
+// finishing go to the writer thread. Every way must give the same tree (content, mode, owner,
+// times, xattrs, replaced entries). Also writeFileAt's own contract.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -35,36 +36,43 @@ function entries(): FixtureEntry[][] {
     { name: 'etc/xattr', content: 'with an xattr', xattrs: { 'user.test': 'value' } },
     { name: 'etc/hard', type: 'hardlink', linkname: 'etc/small' },
     { name: 'etc/sparse', content: Buffer.concat([Buffer.alloc(8192), Buffer.from('tail')]), sparse: { format: 'pax-1.0', map: [[8192, 4]] } },
+    // from 1 MiB on, files go to the writer thread (threadedWrites)
+    { name: 'etc/large', content: randomBytes(2_500_000), mode: 0o755, uid: 7, gid: 8, mtime: 4_000_000 },
+    { name: 'etc/large-sparse', content: Buffer.concat([Buffer.from('head'), Buffer.alloc(2 * 1024 * 1024)]), sparse: { format: 'pax-1.0', map: [[0, 4]] } },
+    { name: 'etc/large-xattr', content: randomBytes(1_100_000), xattrs: { 'user.big': 'stays on the main thread' } },
   ];
   return [lower, upper];
 }
 
 /** Applies the layers feeding the parser `piece` bytes at a time (0: all at once). */
-function applyLayers(root: string, layers: Buffer[], piece: number): void {
+function applyLayers(root: string, layers: Buffer[], piece: number, threadedWrites: boolean): void {
   const fs = RootFS.open(root);
-  const applier = new Applier(fs, { diskPath: root });
+  const applier = new Applier(fs, { diskPath: root, threadedWrites });
   for (const tar of layers) {
-    const parser = new TarParser(applier.layer());
+    const handler = applier.layer();
+    const parser = new TarParser(handler);
     if (piece === 0) parser.write(tar);
     else for (let i = 0; i < tar.length; i += piece) parser.write(tar.subarray(i, i + piece));
     parser.end();
+    handler.flush();
   }
   applier.finish();
+  fs.close();
 }
 
 test('files written in one call, in pieces and byte by byte give the same tree', { skip: !isRoot && 'needs root (owners)' }, () => {
   const layers = entries().map((l) => makeTar(l));
   const sb = makeSandbox('write-path');
   try {
-    const trees = [0, 1000, 1].map((piece) => {
-      const root = join(sb.dir, `piece-${piece}`);
+    const runs = [0, 1000, 1].flatMap((piece) => [false, true].map((threaded) => ({ piece, threaded })));
+    const trees = runs.map(({ piece, threaded }) => {
+      const root = join(sb.dir, `piece-${piece}${threaded ? '-threaded' : ''}`);
       mkdirSync(root);
-      applyLayers(root, layers, piece);
+      applyLayers(root, layers, piece, threaded);
       // the root directory is not in the layers: its mtime is the time of the run
       return listTree(root, { xattrs: true }).filter((e) => e.path !== '.');
     });
-    assert.deepEqual(trees[1], trees[0], '1000-byte pieces');
-    assert.deepEqual(trees[2], trees[0], 'byte by byte');
+    for (const [i, r] of runs.entries()) assert.deepEqual(trees[i], trees[0], `${r.piece}-byte pieces${r.threaded ? ', writer thread' : ''}`);
     const root = join(sb.dir, 'piece-0');
     const st = statSync(join(root, 'etc/small'));
     assert.equal(st.mode & 0o7777, 0o4755, 'setuid kept after the chown');
@@ -74,6 +82,7 @@ test('files written in one call, in pieces and byte by byte give the same tree',
     assert.equal(readFileSync(join(root, 'etc/dir-then-file'), 'utf8'), 'a file where a directory was');
     assert.equal(statSync(join(root, 'etc/empty')).mtimeMs, 1_234_567_000.00089);
     assert.equal(statSync(join(root, 'etc/sparse')).size, 8196);
+    assert.equal(statSync(join(root, 'etc/large-sparse')).size, 4 + 2 * 1024 * 1024, 'a trailing hole keeps the size');
   } finally {
     sb.cleanup();
   }
