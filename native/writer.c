@@ -136,6 +136,8 @@ static void shut(writer *w) {
   pthread_cond_broadcast(&w->work);
   pthread_mutex_unlock(&w->mu);
   pthread_join(w->th, NULL);
+  free(w->arena); /* the thread is gone: nothing reads the arena any more */
+  w->arena = NULL;
 }
 
 static void finalize(napi_env env, void *data, void *hint) {

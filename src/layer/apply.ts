@@ -113,8 +113,9 @@ export class Applier {
   private fdCreateMode = 0;
   /** The metadata a file written in one call ended up with (its xattrs may have been refused). */
   private fdWhole: Meta | null = null;
-  /** The writer thread (threadedWrites), and whether the open file's writes go there (its id). */
+  /** The writer thread (threadedWrites; started at the first large file), and whether the open file's writes go there (its id). */
   private writer: FileWriter | null = null;
+  private writerStopped = false;
   private fdThreaded = false;
   private fdId = -1;
   private freeBytes = Number.POSITIVE_INFINITY;
@@ -154,7 +155,6 @@ export class Applier {
     // The runtime's mapped root must own the rootfs (it mounts /proc there), as umoci does.
     if (this.rootOwner) fs.chown('.', this.rootOwner.uid, this.rootOwner.gid);
     this.obs = opts.observer;
-    this.writer = opts.threadedWrites ? FileWriter.create() : null;
     this.paths = opts.observer?.paths ?? new PathTable();
     this.adds = new LayerAdds(this.paths);
     this.known[ROOT] = 1;
@@ -187,7 +187,7 @@ export class Applier {
   /** After the last layer: restore directory modes (rootless) and times, deepest first. */
   finish(): void {
     this.writer?.drain();
-    this.writer?.close();
+    this.stopWriter();
     this.closeOpenFile();
     if (this.rootlessDevices > 0) {
       const n = this.rootlessDevices;
@@ -219,8 +219,22 @@ export class Applier {
     } catch {
       /* already failing */
     }
-    this.writer?.close();
+    this.stopWriter();
     this.closeOpenFile();
+  }
+
+  private stopWriter(): void {
+    this.writer?.close();
+    this.writer = null;
+    this.writerStopped = true;
+  }
+
+  /** The writer thread for a file of `size` bytes, started on first use; null: write here. */
+  private writerFor(size: number): FileWriter | null {
+    if (size < THREADED_MIN_BYTES || !this.opts.threadedWrites || this.writerStopped) return null;
+    this.writer ??= FileWriter.create();
+    if (this.writer === null) this.writerStopped = true; // switched off by the environment
+    return this.writer;
   }
 
   private closeOpenFile(): void {
@@ -379,7 +393,7 @@ export class Applier {
     const meta = this.meta(path, e);
     this.fdDeclaredMode = meta.mode;
     this.fdMeta = { ...meta, mode: this.writableMode(meta.mode) };
-    this.fdThreaded = this.writer !== null && e.size >= THREADED_MIN_BYTES && this.fdMeta.mode === meta.mode && (meta.xattrs?.size ?? 0) === 0;
+    this.fdThreaded = this.fdMeta.mode === meta.mode && (meta.xattrs?.size ?? 0) === 0 && this.writerFor(e.size) !== null;
     this.fdSize = e.size;
     this.fdObserved = this.obs !== undefined;
     this.fdData = this.fdObserved && this.obs!.needsData !== false;
