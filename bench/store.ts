@@ -54,6 +54,8 @@ function row(id: string, what: string, value: number | null, baseline: number | 
 
 export async function benchStore(root: string, layouts: { debian: string; big: string | null }, ob: string, runs: number, timer: Timer): Promise<StoreRow[]> {
   const dir = join(root, 'store-bench');
+  // a killed earlier run can leave overlay bundles mounted here: unmount before removing
+  unmountUnder(dir, await readFile('/proc/self/mountinfo', 'utf8'));
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const rows: StoreRow[] = [];
