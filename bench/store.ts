@@ -4,9 +4,10 @@
 // `--store` unpack without overlay against a cold flattened one. Every figure is a ratio of
 // two measurements of the same run, taken alternately; every mount is undone in finally.
 import { spawnSync } from 'node:child_process';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { shq } from './cases.js';
+import { clearTree, unmountUnder } from './clear-tree.js';
 import { run } from './proc.js';
 import { resetOutput, timeScript, type Timer } from './runner.js';
 import { median, ratio } from './stats.js';
@@ -42,11 +43,6 @@ function diskUse(paths: string[]): number {
   return Number(total ?? NaN);
 }
 
-function unmountUnder(dir: string, text: string): void {
-  const mounts = text.split('\n').filter(Boolean).map((l) => l.split(' ')[4]!).filter((m) => m.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length);
-  for (const m of mounts) spawnSync('umount', [m]);
-}
-
 function row(id: string, what: string, value: number | null, baseline: number | null, max: number, unit: 's' | 'bytes'): StoreRow {
   const r = ratio(value, baseline);
   return { id, what, value, baseline, ratio: r, target: `<= ${max}x`, met: r === null ? null : r <= max, unit };
@@ -54,9 +50,7 @@ function row(id: string, what: string, value: number | null, baseline: number | 
 
 export async function benchStore(root: string, layouts: { debian: string; big: string | null }, ob: string, runs: number, timer: Timer): Promise<StoreRow[]> {
   const dir = join(root, 'store-bench');
-  // a killed earlier run can leave overlay bundles mounted here: unmount before removing
-  unmountUnder(dir, await readFile('/proc/self/mountinfo', 'utf8'));
-  await rm(dir, { recursive: true, force: true });
+  await clearTree(root, dir); // a killed earlier run can have left bundles mounted here
   await mkdir(dir, { recursive: true });
   const rows: StoreRow[] = [];
   const o = shq(ob);
@@ -79,9 +73,8 @@ export async function benchStore(root: string, layouts: { debian: string; big: s
     await timeMany(`${o} raw unpack --image ${deb} ${shq(flat)}`, 1, timer);
     const bundles = Array.from({ length: 100 }, (_, i) => join(dir, 'b', `b${i}`));
     rows.push(row('overlay-disk', 'disk use of the 100 bundles (upper dirs, config.json) vs one flattened rootfs', diskUse(bundles), diskUse([flat]), 0.05, 'bytes'));
-    unmountUnder(dir, await readFile('/proc/self/mountinfo', 'utf8'));
-    await rm(join(dir, 'b'), { recursive: true, force: true });
-    await rm(flat, { recursive: true, force: true });
+    await clearTree(dir, join(dir, 'b'));
+    await clearTree(dir, flat);
 
     // 2. big into an empty store (overlay) vs flattened, alternating
     if (layouts.big) {
@@ -89,8 +82,8 @@ export async function benchStore(root: string, layouts: { debian: string; big: s
       const out = join(dir, 'out');
       const emptyStore = join(dir, 'store-big');
       const reset = async () => {
-        unmountUnder(dir, await readFile('/proc/self/mountinfo', 'utf8'));
-        await rm(emptyStore, { recursive: true, force: true });
+        await clearTree(dir, out); // an overlay bundle's rootfs is mounted there
+        await clearTree(dir, emptyStore);
         await resetOutput(out);
       };
       const flatT: number[] = [];
@@ -118,9 +111,9 @@ export async function benchStore(root: string, layouts: { debian: string; big: s
     await resetOutput(out);
     rows.push(row('warm-store-copy', 'warm `raw unpack --store` (no overlay) of debian vs cold flattened raw unpack', median(warmT), median(coldT), 0.5, 's'));
   } finally {
-    unmountUnder(dir, await readFile('/proc/self/mountinfo', 'utf8'));
+    await unmountUnder(dir);
     await run('sync', []).catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
+    await clearTree(root, dir);
   }
   return rows;
 }

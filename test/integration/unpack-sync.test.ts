@@ -95,6 +95,26 @@ test('a store entry is flushed (syncfs) before its marker is written, and only t
   assert.deepEqual(calls.filter((c) => c.startsWith('fsync(')), [], 'no per-file fsyncs left');
 });
 
+test('unpack --overlay --sync: the bundle is flushed after config.json, a plain overlay bundle flushes nothing', { skip: skip || (!isRoot() && 'needs root (overlay mount)') }, async (t) => {
+  const store = join(dir, 'overlay-store');
+  for (const [name, extra, want] of [['plain', [], false], ['--sync', ['--sync'], true]] as const) {
+    await t.test(name, () => {
+      const bundle = join(dir, `overlay-${name}`);
+      try {
+        const calls = traced([process.execPath, BIN, 'unpack', `--store=${store}`, '--overlay', ...extra, '--image', image, bundle]);
+        const config = renameTo(calls, 'config.json');
+        assert.ok(config > 0, 'config.json renamed in');
+        const after = calls.slice(config).filter((c) => c.startsWith('syncfs('));
+        assert.equal(after.length > 0, want, calls.join('\n'));
+        // the store's own entries are flushed when they are made (first run only), never later
+        if (name === '--sync') assert.deepEqual(flushes(calls.slice(0, config)), []);
+      } finally {
+        spawnSync(process.execPath, [BIN, 'umount', bundle], { stdio: 'ignore' });
+      }
+    });
+  }
+});
+
 test('umoci unpack flushes nothing either (the default matches it)', { skip: skip || (!hasCommand('umoci') && 'needs umoci') || (!isRoot() && 'umoci unpack needs root without --rootless') }, () => {
   assert.deepEqual(flushes(traced(['umoci', 'unpack', '--image', image, join(dir, 'umoci-bundle')])), []);
 });
