@@ -194,6 +194,7 @@ export const WARNING_CODES = {
   WCWD: 'the image WorkingDir is relative or climbs above /; the cleaned path is used',
   WDEVICE: 'device nodes written as empty files in rootless mode (a count and the first path)',
   WENV: 'an image Env entry dropped (no NAME=, or a nul byte)',
+  WEXTRACA: 'the NODE_EXTRA_CA_CERTS file could not be read or holds no certificate; TLS uses the bundled roots',
   WGROUPS: 'supplementary groups dropped: setgroups is denied in a rootless user namespace',
   WLABEL: 'an image label not copied to the annotations (empty key, or a runtime-reserved prefix)',
   WNOARGS: 'the image has neither Entrypoint nor Cmd; process.args defaults to sh',

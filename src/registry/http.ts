@@ -6,6 +6,7 @@
 import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { OciBundleError, type WarnFn } from '../errors.js';
+import { extraCaOptions } from './extra-ca.js';
 import { parseChallenge, type Challenge, type Credentials } from './auth.js';
 import { realmVerdict } from './realm.js';
 import type { RegistryRef } from './ref.js';
@@ -131,7 +132,7 @@ export class RegistryHttp {
   private challenge: Challenge | undefined;
   private readonly tokens = new Map<string, { header: string; expires: number }>();
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-  private readonly httpsAgent: https.Agent;
+  private httpsAgentMade: https.Agent | undefined;
   private readonly connectMs: number;
   private readonly idleMs: number;
   private readonly retries: number;
@@ -147,15 +148,19 @@ export class RegistryHttp {
 
   constructor(readonly ref: RegistryRef, private readonly creds: Credentials | undefined, opts: HttpOptions = {}) {
     this.tlsVerify = opts.tlsVerify ?? true;
-    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 8, rejectUnauthorized: this.tlsVerify });
+    this.onWarning = opts.onWarning;
     this.connectMs = opts.connectTimeoutMs ?? 30_000;
     this.idleMs = opts.idleTimeoutMs ?? 60_000;
     this.retries = opts.retries ?? 4;
     this.backoffMs = opts.backoffMs ?? 250;
     this.maxRetryAfterMs = opts.maxRetryAfterMs ?? MAX_RETRY_AFTER_MS;
-    this.onWarning = opts.onWarning;
     this.lowSpeed = { bytes: opts.lowSpeedBytes ?? 1024, ms: opts.lowSpeedMs ?? 30_000 };
     this.trustRealms = opts.trustRealms ?? [];
+  }
+
+  /** Made at the first https request (a deferred NODE_EXTRA_CA_CERTS is parsed only then). */
+  private get httpsAgent(): https.Agent {
+    return (this.httpsAgentMade ??= new https.Agent({ keepAlive: true, maxSockets: 8, rejectUnauthorized: this.tlsVerify, ...(this.tlsVerify ? extraCaOptions(this.onWarning) : {}) }));
   }
 
   newBudget(): RetryBudget {
@@ -197,7 +202,7 @@ export class RegistryHttp {
 
   close(): void {
     this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    this.httpsAgentMade?.destroy();
   }
 
   /** One request, no retry: resolves with the response head; timeouts reject with ETIMEDOUT. */

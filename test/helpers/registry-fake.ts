@@ -4,6 +4,7 @@
 // times, cut bodies short, ignore Range, drip or slow bodies, tamper with bytes or send a wrong
 // Docker-Content-Digest. Serves Range requests (206). Records every request it sees.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -50,6 +51,8 @@ export interface FakeOptions {
   dripMs?: number;
   /** The first `times` blob GETs answer `status` with this Retry-After value. */
   retryAfter?: { times: number; value: string; status?: number };
+  /** Serve the registry itself over https with this key and certificate (PEM). */
+  tls?: { key: string; cert: string };
 }
 
 export interface FakeRegistry {
@@ -58,8 +61,8 @@ export interface FakeRegistry {
   close(): Promise<void>;
 }
 
-function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, address = '127.0.0.1'): Promise<{ server: Server; port: number }> {
-  const server = createServer(handler);
+function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, address = '127.0.0.1', tls?: FakeOptions['tls']): Promise<{ server: Server; port: number }> {
+  const server: Server = tls ? createTlsServer(tls, handler) : createServer(handler);
   return new Promise((resolve) => server.listen(0, address, () => resolve({ server, port: (server.address() as AddressInfo).port })));
 }
 
@@ -231,7 +234,7 @@ export async function startFakeRegistry(o: FakeOptions): Promise<FakeRegistry> {
       return serveBlob(req, res, digest);
     }
     notFound(res, 'NAME_UNKNOWN');
-  });
+  }, '127.0.0.1', o.tls);
   servers.push(reg.server);
   return {
     host: `127.0.0.1:${reg.port}`,
