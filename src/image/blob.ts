@@ -3,7 +3,7 @@
 // are checked the same way. Also the JSON blob reader (size cap, parse, schema, rules).
 import { Readable } from 'node:stream';
 import { OciBundleError } from '../errors.js';
-import { newHash, parseDigest } from './digest.js';
+import { newHash, parseDigest, type DigestAlgorithm } from './digest.js';
 import { checkDocument, checkSize } from './checks.js';
 import { parseJsonCapped } from './json.js';
 import { validateSchema, type DocKind } from './schema.js';
@@ -29,44 +29,105 @@ export function embeddedData(desc: Descriptor): Buffer {
   return buf;
 }
 
+/** One blob's verified reading: size checked at open, every byte counted and hashed, ESIZE/EDIGEST at the end. */
+class VerifiedBytes {
+  private got = 0;
+  private inflight: Promise<unknown> = Promise.resolve();
+  private readonly hash;
+  private constructor(
+    private readonly raw: RawBlob,
+    private readonly digest: string,
+    private readonly size: number,
+    algorithm: DigestAlgorithm,
+    private readonly hex: string,
+  ) {
+    this.hash = newHash(algorithm);
+  }
+
+  /** Opens the blob named by a parsed descriptor (ESIZE when the stored size differs). */
+  static async open(layout: Layout, digest: string, size: number, algorithm: DigestAlgorithm, hex: string): Promise<VerifiedBytes> {
+    const raw = await layout.store.openBlob(digest);
+    const v = new VerifiedBytes(raw, digest, size, algorithm, hex);
+    if (raw.size !== size) {
+      await v.close();
+      throw new OciBundleError('ESIZE', `blob ${digest} is ${raw.size} bytes, descriptor says ${size}`);
+    }
+    return v;
+  }
+
+  /** A buffer length for this blob's reads: CHUNK, or less for a small blob. */
+  get chunkLength(): number {
+    return Math.min(CHUNK, this.size + 1);
+  }
+
+  /** Reads the next bytes into buf (never past size+1 in all); one read at a time. */
+  read(buf: Buffer): Promise<number> {
+    const want = Math.min(buf.length, this.size + 1 - this.got);
+    const p = this.raw.read(buf, want).catch((e: unknown) => {
+      throw e instanceof OciBundleError ? e : new OciBundleError('EIO', `cannot read blob ${this.digest}`, { cause: e });
+    });
+    this.inflight = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Counts n bytes just read (ESIZE past the size); 0 is the end, checked (ESIZE, EDIGEST). */
+  advance(n: number): void {
+    if (n === 0) {
+      if (this.got !== this.size) throw new OciBundleError('ESIZE', `blob ${this.digest} ended after ${this.got} bytes, descriptor says ${this.size}`);
+      if (this.hash.digest('hex') !== this.hex) throw new OciBundleError('EDIGEST', `blob ${this.digest} does not match its digest`);
+      return;
+    }
+    this.got += n;
+    if (this.got > this.size) throw new OciBundleError('ESIZE', `blob ${this.digest} has bytes beyond the ${this.size} its descriptor says`);
+  }
+
+  update(chunk: Buffer): void {
+    this.hash.update(chunk);
+  }
+
+  /** Closes the blob once no read is in flight (its fd number could be reused under it). */
+  close(): Promise<void> {
+    return this.inflight.then(() => this.raw.close());
+  }
+}
+
+/** Digest, size and embedded data of a descriptor, checked; `data` set when it is embedded. */
+function parseBlobDescriptor(descriptor: Descriptor): { algorithm: DigestAlgorithm; hex: string; size: number; data?: Buffer } {
+  const { algorithm, hex } = parseDigest(descriptor.digest);
+  checkSize(descriptor.size, `descriptor ${descriptor.digest}`);
+  return descriptor.data !== undefined ? { algorithm, hex, size: descriptor.size, data: embeddedData(descriptor) } : { algorithm, hex, size: descriptor.size };
+}
+
 /**
  * A stream of the blob's bytes. Emits an OciBundleError ('error') with ESIZE when the blob
  * is shorter or longer than descriptor.size, EDIGEST when the bytes do not hash to the
  * digest (checked after the last byte, before 'end'), ENOBLOB/EBLOBTYPE/EBADDIGEST when it
- * cannot be opened. Never reads more than size+1 bytes.
+ * cannot be opened. Never reads more than size+1 bytes. Every chunk is a buffer of its own
+ * (consumers may keep it); blobChunks() reuses two buffers for consumers that do not.
  */
 export function openBlob(layout: Layout, descriptor: Descriptor): Readable {
-  let algorithm, hex: string, size: number;
+  let d;
   try {
-    ({ algorithm, hex } = parseDigest(descriptor.digest));
-    checkSize(descriptor.size, `descriptor ${descriptor.digest}`);
-    size = descriptor.size;
-    if (descriptor.data !== undefined) return Readable.from([embeddedData(descriptor)], { objectMode: false });
+    d = parseBlobDescriptor(descriptor);
+    if (d.data !== undefined) return Readable.from([d.data], { objectMode: false });
   } catch (e) {
     return erroredStream(e);
   }
-  const digest = descriptor.digest;
-  const hash = newHash(algorithm);
-  let raw: RawBlob | undefined;
-  let got = 0;
+  const { algorithm, hex, size } = d;
+  let v: VerifiedBytes | undefined;
   // one read is kept in flight while the previous chunk is hashed (I/O overlaps hashing);
   // reads stay sequential and never ask for more than size+1 bytes in total
   let pending: Promise<{ buf: Buffer; n: number }> | undefined;
-  let inflight: Promise<unknown> = Promise.resolve();
   const startRead = () => {
-    const want = Math.min(CHUNK, size + 1 - got);
-    const buf = Buffer.allocUnsafe(want);
-    const p = raw!.read(buf, want).then((n) => ({ buf, n }));
-    inflight = p.catch(() => undefined);
-    return p;
+    const buf = Buffer.allocUnsafe(v!.chunkLength);
+    return v!.read(buf).then((n) => ({ buf, n }));
   };
   return new Readable({
     highWaterMark: CHUNK,
     construct(cb) {
-      layout.store.openBlob(digest).then((r) => {
-        raw = r;
-        if (r.size !== size) cb(new OciBundleError('ESIZE', `blob ${digest} is ${r.size} bytes, descriptor says ${size}`));
-        else cb();
+      VerifiedBytes.open(layout, descriptor.digest, size, algorithm, hex).then((r) => {
+        v = r;
+        cb();
       }, cb);
     },
     read() {
@@ -75,32 +136,61 @@ export function openBlob(layout: Layout, descriptor: Descriptor): Readable {
       p.then(
         ({ buf, n }) => {
           if (this.destroyed) return;
-          if (n === 0) {
-            if (got !== size) return this.destroy(new OciBundleError('ESIZE', `blob ${digest} ended after ${got} bytes, descriptor says ${size}`));
-            if (hash.digest('hex') !== hex) return this.destroy(new OciBundleError('EDIGEST', `blob ${digest} does not match its digest`));
-            this.push(null);
-            return;
+          try {
+            v!.advance(n);
+          } catch (e) {
+            return this.destroy(e as Error);
           }
-          got += n;
-          if (got > size) return this.destroy(new OciBundleError('ESIZE', `blob ${digest} has bytes beyond the ${size} its descriptor says`));
+          if (n === 0) return void this.push(null);
           pending = startRead();
           pending.catch(() => undefined);
           const chunk = n === buf.length ? buf : buf.subarray(0, n);
-          hash.update(chunk);
+          v!.update(chunk);
           this.push(chunk);
         },
-        (e) => this.destroy(e instanceof OciBundleError ? e : new OciBundleError('EIO', `cannot read blob ${digest}`, { cause: e })),
+        (e: Error) => this.destroy(e),
       );
     },
     destroy(err, cb) {
-      if (!raw) return cb(err);
-      const r = raw;
-      // never close the fd under a read still in flight (the number could be reused)
-      inflight
-        .then(() => r.close())
-        .then(() => cb(err), () => cb(err));
+      if (!v) return cb(err);
+      v.close().then(() => cb(err), () => cb(err));
     },
   });
+}
+
+/**
+ * The blob's verified bytes as openBlob() gives them (same checks, same errors, thrown from
+ * the loop), read into two buffers used in turn: a chunk is valid only until the loop asks
+ * for the next one (the read of the one after goes into the other buffer meanwhile). For
+ * consumers that are done with each chunk by then, such as a decoder that copies its input
+ * out (the layer worker): memory stays at two buffers however large the blob.
+ */
+export async function* blobChunks(layout: Layout, descriptor: Descriptor): AsyncGenerator<Buffer, void, undefined> {
+  const { algorithm, hex, size, data } = parseBlobDescriptor(descriptor);
+  if (data !== undefined) {
+    yield data;
+    return;
+  }
+  const v = await VerifiedBytes.open(layout, descriptor.digest, size, algorithm, hex);
+  try {
+    const bufs = [Buffer.allocUnsafe(v.chunkLength), Buffer.allocUnsafe(v.chunkLength)] as const;
+    let turn = 0;
+    let next = v.read(bufs[0]);
+    for (;;) {
+      const n = await next;
+      v.advance(n);
+      if (n === 0) return;
+      const buf = bufs[turn]!;
+      turn ^= 1;
+      next = v.read(bufs[turn]!);
+      next.catch(() => undefined);
+      const chunk = n === buf.length ? buf : buf.subarray(0, n);
+      v.update(chunk);
+      yield chunk;
+    }
+  } finally {
+    await v.close();
+  }
 }
 
 /** Reads a whole blob, verified, into memory (up to `cap` bytes, ELIMIT beyond, checked first). */

@@ -6,7 +6,7 @@ export type { Descriptor, ImageIndex, Manifest, ImageConfig, ImageConfigConfig, 
 export { REF_NAME_ANNOTATION } from './types.js';
 export { DirStore, MemStore, memoryRawBlob, type BlobStore, type RawBlob } from './store.js';
 export { openLayout, initLayout, memoryLayout, parseIndexJson, type Layout } from './layout.js';
-export { openBlob, readBlob, readJsonBlob, embeddedData, JSON_CAP, type JsonReadOptions } from './blob.js';
+export { openBlob, blobChunks, readBlob, readJsonBlob, embeddedData, JSON_CAP, type JsonReadOptions } from './blob.js';
 export { parseImageRef, formatImageRef, isValidRefName, checkTag, checkLayoutPath, type ImageRef } from './reference.js';
 export { parsePlatform, hostPlatform, formatPlatform, platformMatches, type WantedPlatform } from './platform.js';
 export {

@@ -8,8 +8,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { parentPort, workerData } from 'node:worker_threads';
-import { openBlob, openLayout, layerCompression } from '../image/index.js';
-import type { Readable } from 'node:stream';
+import { blobChunks, openBlob, openLayout, layerCompression } from '../image/index.js';
 import { compressError, createDecompressor } from '../layer/decompress.js';
 import { NativeDecoder, nativeDecodes } from '../layer/native-decode.js';
 import { OciBundleError } from '../errors.js';
@@ -89,8 +88,12 @@ class LayerOut {
 
 const EMPTY = Buffer.alloc(0);
 
-/** The addon decodes `blob` straight into ring pieces of MAX_PIECE bytes, posted when full. */
-async function decodeNative(blob: Readable, kind: 'gzip' | 'zstd', label: string, out: LayerOut): Promise<void> {
+/**
+ * The addon decodes `blob` straight into ring pieces of MAX_PIECE bytes, posted when full.
+ * Each input chunk is used up (the decoder copies what it keeps) before the next is asked
+ * for, so the blob is read through blobChunks()' two reused buffers.
+ */
+async function decodeNative(blob: AsyncIterable<Buffer>, kind: 'gzip' | 'zstd', label: string, out: LayerOut): Promise<void> {
   const dec = new NativeDecoder(kind);
   let at = -1; // the open piece's offset in the ring, or -1
   let skip = 0;
@@ -124,7 +127,7 @@ async function decodeNative(blob: Readable, kind: 'gzip' | 'zstd', label: string
     }
   };
   try {
-    for await (const chunk of blob as AsyncIterable<Buffer>) {
+    for await (const chunk of blob) {
       out.read += chunk.length;
       await feed(chunk);
     }
@@ -146,11 +149,17 @@ async function run(): Promise<void> {
     try {
       const alg = diffId.slice(0, diffId.indexOf(':'));
       const out = new LayerOut(i, createHash(alg), input.hashFiles ? new FileDigests() : null);
-      const blob = openBlob(layout, descriptor);
       const compression = layerCompression(descriptor.mediaType);
-      if (compression !== 'none' && nativeDecodes(compression)) {
-        await decodeNative(blob, compression, descriptor.digest, out);
+      if (compression === 'none') {
+        // copied into the ring before the next chunk is read: two reused read buffers
+        for await (const chunk of blobChunks(layout, descriptor)) {
+          out.read += chunk.length;
+          await out.copy(chunk);
+        }
+      } else if (nativeDecodes(compression)) {
+        await decodeNative(blobChunks(layout, descriptor), compression, descriptor.digest, out);
       } else {
+        const blob = openBlob(layout, descriptor);
         blob.on('data', (b: Buffer) => (out.read += b.length));
         await pipeline(blob, createDecompressor(compression, { label: descriptor.digest }), async (source: AsyncIterable<Buffer>) => {
           for await (const chunk of source) await out.copy(chunk);

@@ -1,5 +1,6 @@
 // The two layer sources (worker thread with a shared ring, and inline) must deliver the same
-// bytes and the same verification errors: blob digest, blob size and diff_id.
+// bytes and the same verification errors: blob digest, blob size and diff_id; gzip and
+// uncompressed layers alike (the worker reads both through two reused buffers, blobChunks).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -22,6 +23,15 @@ test('worker and inline layer streams', async (t) => {
     for (const worker of [true, false]) {
       await t.test(`${worker ? 'worker' : 'inline'}: bytes hash to the diff_ids`, async () => {
         assert.deepEqual(await drainLayers(worker, join(dir, 'ok')), want);
+      });
+    }
+    // uncompressed layers: the worker copies each read chunk into its ring before the next read
+    const tars = [0, 1].map((i) => makeTar([{ name: `t${i}`, content: randomBytes(2 * 1024 * 1024 + 777 * i) }, { name: `u${i}`, content: 'y'.repeat(1000 + i) }]));
+    const plain = writeLayout(join(dir, 'plain'), { images: [{ tag: 'latest', layerMediaType: 'application/vnd.oci.image.layer.v1.tar', layers: tars }] });
+    const wantPlain = plain.images[0]!.diffIds.map((d) => d.slice('sha256:'.length));
+    for (const worker of [true, false]) {
+      await t.test(`${worker ? 'worker' : 'inline'}: uncompressed layers hash to the diff_ids`, async () => {
+        assert.deepEqual(await drainLayers(worker, join(dir, 'plain')), wantPlain);
       });
     }
     const bad: [string, (layout: string, b: typeof built) => void, string][] = [
