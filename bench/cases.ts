@@ -154,13 +154,22 @@ function physicalFloors(staged: readonly string[], layers: readonly LayerFile[],
   ];
 }
 
-/** The start-up group: node itself, `--version`, `ls` of a small layout, and umoci's ls. */
-export function startupCases(ctx: { ocibundle: string; layout: string }): BenchCase[] {
+/**
+ * The start-up group: node itself, `--version`, `ls` of a small layout, and umoci's ls.
+ * The floor is node's bare start-up: NODE_EXTRA_CA_CERTS is removed from its environment,
+ * because node parses that file before any code runs and the launcher defers it; when the
+ * caller's environment sets it, node's start-up with it is timed too, for information.
+ */
+export function startupCases(ctx: { ocibundle: string; layout: string; extraCaCerts?: string }): BenchCase[] {
   const ob = shq(ctx.ocibundle);
   const L = shq(ctx.layout);
   const cmp = { floorId: 'node-e0', umociId: 'umoci-ls' };
+  const withCa: BenchCase[] = ctx.extraCaCerts
+    ? [{ id: 'node-e0-ca', display: 'node -e 0 with NODE_EXTRA_CA_CERTS', script: 'exec node -e 0', ...cmp }]
+    : [];
   return [
-    { id: 'node-e0', display: 'node -e 0', script: 'exec node -e 0', ...cmp },
+    { id: 'node-e0', display: 'node -e 0', script: 'unset NODE_EXTRA_CA_CERTS; exec node -e 0', ...cmp },
+    ...withCa,
     { id: 'ocibundle-version', display: 'ocibundle --version', script: `exec ${ob} --version`, ...cmp },
     { id: 'ocibundle-ls', display: 'ocibundle ls --layout L', script: `exec ${ob} ls --layout ${L}`, ...cmp },
     { id: 'umoci-ls', display: 'umoci ls --layout L', script: `exec umoci ls --layout ${L}`, ...cmp },

@@ -184,7 +184,7 @@ async function benchStartup(env: Env, fs: FsTarget, opts: BenchOptions, timer: T
   const layout = join(fs.root, 'layouts', 'busybox');
   await copyLayoutOnce(join(env.images, 'busybox'), layout);
   groups.push({ group: STARTUP_GROUP, kind: 'startup', layout });
-  const cases = filterCases(startupCases({ ocibundle: env.ocibundle, layout }), opts);
+  const cases = filterCases(startupCases({ ocibundle: env.ocibundle, layout, extraCaCerts: process.env.NODE_EXTRA_CA_CERTS }), opts);
   return timeGroup(STARTUP_GROUP, cases, Math.max(opts.runs, 21), timer, async () => {});
 }
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { compressionOf, floorIds, imageKind, layoutCases, shq, unpackCases, type LayerFile } from '../../bench/cases.js';
+import { compressionOf, floorIds, imageKind, layoutCases, shq, startupCases, unpackCases, type LayerFile } from '../../bench/cases.js';
 import { blobPath, manyTagIndex, manyTagNames } from '../../bench/layout-files.js';
 
 describe('shq', () => {
@@ -84,6 +84,30 @@ describe('unpackCases', () => {
       rc = (e as { status?: number }).status ?? -1;
     }
     assert.notEqual(rc, 0);
+  });
+});
+
+describe('startupCases', () => {
+  const ctx = { ocibundle: '/repo/bin/ocibundle', layout: '/fs/busybox' };
+  const table: { name: string; extraCaCerts?: string; ids: string[] }[] = [
+    { name: 'no CA variable: the bare floor only', ids: ['node-e0', 'ocibundle-version', 'ocibundle-ls', 'umoci-ls'] },
+    { name: 'CA variable set: node with it is timed too', extraCaCerts: '/etc/ssl/x.pem', ids: ['node-e0', 'node-e0-ca', 'ocibundle-version', 'ocibundle-ls', 'umoci-ls'] },
+  ];
+  for (const row of table) {
+    test(row.name, () => {
+      const cs = startupCases({ ...ctx, extraCaCerts: row.extraCaCerts });
+      assert.deepEqual(cs.map((c) => c.id), row.ids);
+      for (const c of cs) assert.equal(c.floorId, 'node-e0');
+    });
+  }
+  test('the floor runs node without NODE_EXTRA_CA_CERTS, the informational row with it', () => {
+    const cs = startupCases({ ...ctx, extraCaCerts: '/nonexistent/ca.pem' });
+    const probe = (id: string) => {
+      const script = cs.find((c) => c.id === id)!.script.replace('node -e 0', 'node -e "process.stdout.write(String(process.env.NODE_EXTRA_CA_CERTS))"');
+      return execFileSync('sh', ['-c', script], { env: { ...process.env, NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    };
+    assert.equal(probe('node-e0'), 'undefined');
+    assert.equal(probe('node-e0-ca'), '/nonexistent/ca.pem');
   });
 });
 
