@@ -2,13 +2,17 @@
 // dist/cli/ with esbuild, so a CLI run loads one module instead of dozens (Node 20 reads each
 // ES module through the thread pool). bin/ocibundle runs dist/cli/main.js; the warm overlay
 // path and the two worker threads get bundles of their own. yargs (help and errors only) and
-// ajv (the fallback when the compiled validators are missing) stay external, required from
-// node_modules when used. The library entry dist/src/index.js is not touched.
+// ajv (the fallback when the compiled validators are missing; their runtime helpers) stay
+// external, required from node_modules when used; the compiled validators are inlined. The code
+// cache of the CLI's bundle is trained (scripts/train-cache.mjs). The library entry
+// dist/src/index.js is not touched.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import vm from 'node:vm';
+import { wrap } from './train-cache.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -23,6 +27,30 @@ export const ENTRIES = {
 /** The bundles bin/ocibundle runs (the workers are started by file name, without a cache). */
 export const CACHED = ['main', 'overlay-warm'];
 
+/** The cached bundles whose cache comes from a training run (scripts/train-cache.mjs); the others hold the top level only. */
+export const TRAINED = ['main'];
+
+/**
+ * The compiled validators (scripts/gen-validators.mjs) inside the bundle: dist/src/compiled-validators.js,
+ * which requires them from disk by path, is replaced by a module that requires both files by
+ * name, so esbuild inlines them (evaluated at first use) and the code cache covers them.
+ */
+const inlineValidators = {
+  name: 'inline-validators',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]dist[\\/]src[\\/]compiled-validators\.js$/ }, () => ({
+      contents: [
+        `export const COMPILED_VALIDATORS = { image: 'image/schemas/compiled.cjs', spec: 'spec/compiled.cjs' };`,
+        `export function compiledValidators(which) {`,
+        `  return which === 'image' ? require('./image/schemas/compiled.cjs') : which === 'spec' ? require('./spec/compiled.cjs') : undefined;`,
+        `}`,
+      ].join('\n'),
+      resolveDir: join(root, 'dist/src'),
+      loader: 'js',
+    }));
+  },
+};
+
 /** esbuild's options (the files are written by `bundles`, not by esbuild). */
 export function bundleOptions() {
   return {
@@ -35,9 +63,12 @@ export function bundleOptions() {
     outExtension: { '.js': '.cjs' },
     target: 'node20.19',
     external: ['yargs', 'ajv'],
+    plugins: [inlineValidators],
     define: { OCIBUNDLE_BUNDLED: 'true', 'import.meta.url': 'import_meta_url' },
     // error and class names stay what the compiled modules say
     keepNames: true,
+    // half the bytes to read and hold as a string at each start (the generated validators are dense)
+    minifyWhitespace: true,
     legalComments: 'none',
     logLevel: 'warning',
     banner: { js: `var import_meta_url = require('node:url').pathToFileURL(__filename).href;` },
@@ -64,9 +95,26 @@ export async function bundles() {
   return out;
 }
 
-/** The V8 code cache of a bundle as bin/ocibundle compiles it (same wrapper, same file name). */
+/** The V8 code cache of a bundle as bin/ocibundle compiles it (same wrapper, same file name), before it runs. */
 export function codeCache(file, text) {
-  return new vm.Script(`(function (exports, require, module, __filename, __dirname) {${text}\n})`, { filename: file }).createCachedData();
+  return new vm.Script(wrap(text), { filename: file }).createCachedData();
+}
+
+/**
+ * Writes `${file}.cache` (the build id, a newline, V8's data): trained for TRAINED bundles,
+ * in a child process; when training fails (no dist/fixtures, a refusing file system) the
+ * untrained cache is written with a note on stderr, which bin/ocibundle accepts the same way.
+ */
+export function writeCache(name, file, text) {
+  const id = text.slice(0, text.indexOf('\n')).split(' ')[4];
+  const tmp = `${file}.cache.tmp`;
+  if (TRAINED.includes(name)) {
+    const r = spawnSync(process.execPath, [join(root, 'scripts/train-cache.mjs'), file, tmp], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    if (r.status === 0) return renameSync(tmp, `${file}.cache`);
+    process.stderr.write(`bundle: ${name}: training the code cache failed, writing the untrained one: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}\n`);
+  }
+  writeFileSync(tmp, Buffer.concat([Buffer.from(`${id}\n`), codeCache(file, text)]));
+  renameSync(tmp, `${file}.cache`);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
@@ -76,9 +124,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     // by rename, so a CLI starting meanwhile reads a whole old or new file
     writeFileSync(`${file}.tmp`, text);
     renameSync(`${file}.tmp`, file);
-    if (!CACHED.some((n) => rel === `dist/cli/${n}.cjs`)) continue;
-    const id = text.slice(0, text.indexOf('\n')).split(' ')[4];
-    writeFileSync(`${file}.cache.tmp`, Buffer.concat([Buffer.from(`${id}\n`), codeCache(file, text)]));
-    renameSync(`${file}.cache.tmp`, `${file}.cache`);
+    const name = CACHED.find((n) => rel === `dist/cli/${n}.cjs`);
+    if (name !== undefined) writeCache(name, file, text);
   }
 }

@@ -2,9 +2,8 @@
 // schemas this package carries (src/image/schemas): validators precompiled at build time, or
 // ajv imported lazily on the first validation, so commands that never validate pay nothing.
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { compiledValidators } from '../compiled-validators.js';
 import { OciBundleError } from '../errors.js';
-import { distFile } from '../package-files.js';
 import { configSchema } from './schemas/config-schema.js';
 import { indexSchema } from './schemas/index-schema.js';
 import { manifestSchema } from './schemas/manifest-schema.js';
@@ -20,14 +19,10 @@ let validators: Promise<Record<DocKind, ValidateFn>> | undefined;
 
 async function load(): Promise<Record<DocKind, ValidateFn>> {
   // Standalone validators generated at build time (scripts/gen-validators.mjs), when present.
-  const require = createRequire(import.meta.url);
-  try {
-    return require(fileURLToPath(distFile('image/schemas/compiled.cjs'))) as Record<DocKind, ValidateFn>;
-  } catch {
-    // not built: compile at run time
-  }
-  // required, not imported: the bundled CLI (scripts/bundle.mjs) has no dynamic import()
-  const mod = require('ajv') as { default: new (o: object) => { compile(s: object): ValidateFn } };
+  const built = compiledValidators('image') as Record<DocKind, ValidateFn> | undefined;
+  if (built) return built;
+  // not built: compile at run time; required, not imported: the bundled CLI (scripts/bundle.mjs) has no dynamic import()
+  const mod = createRequire(import.meta.url)('ajv') as { default: new (o: object) => { compile(s: object): ValidateFn } };
   const ajv = new mod.default({ allErrors: false, strict: true, allowUnionTypes: true });
   return {
     index: ajv.compile(indexSchema),

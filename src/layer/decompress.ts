@@ -3,7 +3,7 @@
 // ends the stream, other trailing bytes fail. zstd through the addon's libzstd, else zlib's
 // own decoder when Node has it, else the `zstd` binary, else fzstd (pure JS).
 // Every stream error becomes OciBundleError('ECOMPRESS'). Knows nothing of tar or digests.
-import { spawn } from 'node:child_process';
+import { childProcess } from '../host/child-process.js';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { Duplex, PassThrough, Transform } from 'node:stream';
@@ -141,7 +141,7 @@ class ZstdChild extends Duplex {
     super();
     const bin = zstdBinary();
     if (bin === null) throw new OciBundleError('ECOMPRESS', 'no zstd binary on PATH');
-    this.child = spawn(bin, ['-d', '-c', '-q', '--no-progress'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = childProcess().spawn(bin, ['-d', '-c', '-q', '--no-progress'], { stdio: ['pipe', 'pipe', 'pipe'] });
     const { stdin, stdout, stderr } = this.child;
     stdout.on('data', (d: Buffer) => {
       if (!this.push(d)) stdout.pause();

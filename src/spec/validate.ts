@@ -1,9 +1,8 @@
 // Validation of a runtime config.json against the schema this package carries (schema.ts),
 // with ajv loaded and compiled on first use and cached. Synchronous; no file access.
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { compiledValidators } from '../compiled-validators.js';
 import { OciBundleError } from '../errors.js';
-import { distFile } from '../package-files.js';
 import { runtimeConfigSchema } from './schema.js';
 
 interface ValidateFn {
@@ -15,15 +14,11 @@ let compiled: ValidateFn | undefined;
 
 function validator(): ValidateFn {
   if (compiled) return compiled;
-  const require = createRequire(import.meta.url);
   // Standalone validator generated at build time (scripts/gen-validators.mjs), when present.
-  try {
-    compiled = (require(fileURLToPath(distFile('spec/compiled.cjs'))) as { runtimeConfig: ValidateFn }).runtimeConfig;
-    return compiled;
-  } catch {
-    // not built: compile at run time
-  }
-  const mod = require('ajv') as { default: new (o: object) => { compile(s: object): ValidateFn } };
+  const built = compiledValidators('spec') as { runtimeConfig: ValidateFn } | undefined;
+  if (built) return (compiled = built.runtimeConfig);
+  // not built: compile at run time
+  const mod = createRequire(import.meta.url)('ajv') as { default: new (o: object) => { compile(s: object): ValidateFn } };
   // Our schema is checked against the draft-07 meta-schema by a unit test, not at run time;
   // without that and without code optimisation the first compile takes half the time (~30 ms).
   const ajv = new mod.default({ allErrors: false, strict: true, validateSchema: false, code: { optimize: false } });

@@ -2,7 +2,7 @@
 // through the addon, one "lowerdir+" per layer (Linux 6.8+), so neither the one-page option
 // limit nor a working directory is involved. Reports false where the kernel lacks that API
 // (the caller falls back to mount(8)); any other refusal is EIO with the kernel's own message.
-import { spawnSync } from 'node:child_process';
+import { childProcess } from '../host/child-process.js';
 import { OciBundleError } from '../errors.js';
 import { native } from '../fs/native.js';
 
@@ -69,7 +69,7 @@ export function unmount(target: string, asRoot: boolean): void {
     }
     return;
   }
-  const r = spawnSync('fusermount3', ['-u', target], { encoding: 'utf8' });
+  const r = childProcess().spawnSync('fusermount3', ['-u', target], { encoding: 'utf8' });
   if (r.status !== 0) {
     const why = (r.stderr || r.error?.message || `status ${r.status}`).trim().split('\n')[0];
     throw new OciBundleError('EIO', `cannot unmount ${target}: ${why}`);

@@ -3,7 +3,7 @@
 // BUNDLE/rootfs with the kernel's overlayfs (root; the new mount API, else mount(8) with lower
 // dirs named by short links in STORE/l so long stacks fit the one-page option limit) or
 // fuse-overlayfs (rootless).
-import { spawnSync } from 'node:child_process';
+import { childProcess } from '../host/child-process.js';
 import { chmodSync, closeSync, existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeSync } from 'node:fs';
 import { createTempFileSync } from '../host/temp.js';
 import { dirname, join, resolve } from 'node:path';
@@ -82,7 +82,7 @@ export function isMounted(path: string): boolean {
 
 export function chooseDriver(): OverlayDriver {
   if (process.getuid?.() === 0) return 'kernel';
-  if (spawnSync('sh', ['-c', 'command -v fuse-overlayfs'], { stdio: 'ignore' }).status !== 0) {
+  if (childProcess().spawnSync('sh', ['-c', 'command -v fuse-overlayfs'], { stdio: 'ignore' }).status !== 0) {
     throw new OciBundleError('EUSAGE', 'rootless overlay bundles need fuse-overlayfs (Debian package fuse-overlayfs), which is not installed; unpack without --overlay instead');
   }
   return 'fuse-overlayfs';
@@ -119,8 +119,8 @@ export function mountBundle(bundle: string, rec: BundleRecord): void {
   const cwd = join(rec.store, SHORT_DIR);
   const r =
     rec.driver === 'kernel'
-      ? spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', options, rootfs], { cwd, encoding: 'utf8' })
-      : spawnSync('fuse-overlayfs', ['-o', options, rootfs], { cwd, encoding: 'utf8' });
+      ? childProcess().spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', options, rootfs], { cwd, encoding: 'utf8' })
+      : childProcess().spawnSync('fuse-overlayfs', ['-o', options, rootfs], { cwd, encoding: 'utf8' });
   if (r.status !== 0) {
     const why = (r.stderr || r.error?.message || `status ${r.status}`).trim().split('\n')[0];
     throw new OciBundleError('EIO', `cannot mount the overlay at ${rootfs}: ${why}`);

@@ -1,8 +1,10 @@
 // The bundled CLI (dist/cli, scripts/bundle.mjs) is the real CLI and current: its files equal a
 // fresh bundle of today's dist/src, bin/ocibundle runs it with its code cache, it answers a
 // table of command lines exactly as the compiled modules do (OCIBUNDLE_UNBUNDLED=1), and from
-// a package holding only the launcher, the bundles, the compiled validators (with ajv's runtime
-// helpers) and the addon it still finds its worker threads (pipeline and store), the addon and the validators.
+// a package holding only the launcher, the bundles (the compiled validators inlined), ajv's
+// runtime helpers and the addon it still finds its worker threads (pipeline and store), the addon
+// and the validators. The main bundle's cache is trained (scripts/train-cache.mjs), with a
+// fallback to the untrained cache when training fails.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -19,10 +21,15 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 interface BundleScript {
   bundles(): Promise<Map<string, string>>;
   CACHED: string[];
+  TRAINED: string[];
+  codeCache(file: string, text: string): Buffer;
+  writeCache(name: string, file: string, text: string): void;
 }
 
+const bundleScript = async (): Promise<BundleScript> => (await import(pathToFileURL(join(ROOT, 'scripts/bundle.mjs')).href)) as BundleScript;
+
 test('dist/cli is what scripts/bundle.mjs makes of dist/src now, with matching code caches', async (t) => {
-  const script = (await import(pathToFileURL(join(ROOT, 'scripts/bundle.mjs')).href)) as BundleScript;
+  const script = await bundleScript();
   const fresh = await script.bundles();
   assert.deepEqual([...fresh.keys()].sort(), ['dist/cli/main.cjs', 'dist/cli/overlay-warm.cjs', 'dist/cli/pipeline-worker.cjs', 'dist/cli/store-worker.cjs']);
   for (const [rel, text] of fresh) {
@@ -35,6 +42,50 @@ test('dist/cli is what scripts/bundle.mjs makes of dist/src now, with matching c
         assert.equal(readFileSync(join(ROOT, `${rel}.cache`)).toString('latin1', 0, 65), `${id}\n`, 'the cache names the same build');
       }
     });
+  }
+});
+
+test('the main code cache is trained: it holds what the training commands compiled, and falls back when training fails', async (t) => {
+  const script = await bundleScript();
+  assert.deepEqual(script.TRAINED, ['main']);
+  const file = join(ROOT, 'dist/cli/main.cjs');
+  const text = readFileSync(file, 'utf8');
+  const untrained = script.codeCache(file, text).length;
+  const onDisk = readFileSync(`${file}.cache`).length - 65;
+  // printed for the record: the trained cache holds the functions of ls, stat and unpack besides the top level
+  t.diagnostic(`main.cjs.cache: ${onDisk} bytes trained, ${untrained} bytes of top level only`);
+  assert.ok(onDisk > 2 * untrained, `trained cache ${onDisk} bytes vs ${untrained} untrained`);
+  const dir = scratchDir('cli-bundle-train');
+  try {
+    // V8's verdict on a cache for a file, compiled the way bin/ocibundle compiles it
+    const checker = join(dir, 'check.cjs');
+    writeFileSync(checker, `const vm = require('node:vm'); const fs = require('node:fs'); const [f] = process.argv.slice(2);
+const s = new vm.Script('(function (exports, require, module, __filename, __dirname) {' + fs.readFileSync(f, 'utf8') + '\\n})', { filename: f, cachedData: fs.readFileSync(f + '.cache').subarray(65) });
+process.stdout.write(s.cachedDataRejected ? 'rejected' : 'accepted');\n`);
+    const cases: { name: string; body: string; note: RegExp | null }[] = [
+      { name: 'a bundle whose main() succeeds: trained, no note', body: 'exports.main = async () => 0;', note: null },
+      { name: 'a bundle whose main() fails: the untrained cache, with a note', body: 'exports.main = async () => 3;', note: /^bundle: main: training the code cache failed, writing the untrained one: .*exited 3/m },
+    ];
+    for (const [i, c] of cases.entries()) {
+      await t.test(c.name, () => {
+        const f = join(dir, `b${i}.cjs`);
+        const id = String(i).repeat(64);
+        const body = `// ocibundle 0.0.0 build ${id} (test)\n${c.body}\n`;
+        writeFileSync(f, body);
+        // in a child: writeCache reports on this process's stderr
+        const r = spawnSync(process.execPath, ['--input-type=module', '-e', `const s = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'scripts/bundle.mjs')).href)}); s.writeCache('main', ${JSON.stringify(f)}, ${JSON.stringify(body)});`], { encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stderr);
+        const cache = readFileSync(`${f}.cache`);
+        assert.equal(cache.toString('latin1', 0, 65), `${id}\n`);
+        if (c.note) assert.match(r.stderr, c.note);
+        else assert.equal(r.stderr, '');
+        // either cache is one V8 accepts for this source
+        const v = spawnSync(process.execPath, [checker, f], { encoding: 'utf8' });
+        assert.equal(v.stdout, 'accepted', v.stderr);
+      });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
@@ -136,8 +187,8 @@ test('from a package of only the launcher, the bundles, the validators and the a
   const dir = scratchDir('cli-bundle-pkg');
   try {
     const pkg = join(dir, 'pkg');
-    // the compiled validators require ajv's small runtime helpers (ajv/dist/runtime), nothing else of node_modules
-    const files = ['package.json', 'bin', 'dist/cli', 'dist/src/image/schemas/compiled.cjs', 'dist/src/spec/compiled.cjs', 'native/build/Release/ocibundle_native.node', 'node_modules/ajv/package.json', 'node_modules/ajv/dist/runtime'];
+    // the compiled validators are inside the bundle; they require ajv's small runtime helpers (ajv/dist/runtime), nothing else of node_modules
+    const files = ['package.json', 'bin', 'dist/cli', 'native/build/Release/ocibundle_native.node', 'node_modules/ajv/package.json', 'node_modules/ajv/dist/runtime'];
     for (const f of files) {
       mkdirSync(join(pkg, f, '..'), { recursive: true });
       cpSync(join(ROOT, f), join(pkg, f), { recursive: true });
