@@ -13,7 +13,8 @@
         "init.c",
         "decode.c",
         "write.c",
-        "writer.c"
+        "writer.c",
+        "sha256.c"
       ],
       "libraries": ["-ldl", "-lpthread"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE", "_FILE_OFFSET_BITS=64"],

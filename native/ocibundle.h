@@ -121,6 +121,18 @@ napi_value n_copy_file_range(napi_env env, napi_callback_info info);
 /* write.c */
 napi_value n_write_file_at(napi_env env, napi_callback_info info);
 
+/* sha256.c: OpenSSL's SHA-256 from the running process (see sha256.c); use only when
+ * sha256_ready() said yes. The context is OpenSSL's SHA256_CTX (112 bytes) in room to spare. */
+typedef struct {
+  _Alignas(16) unsigned char st[256];
+} sha256_ctx;
+int sha256_ready(void);
+void sha256_init(sha256_ctx *c);
+void sha256_update(sha256_ctx *c, const void *p, size_t n);
+void sha256_zeros(sha256_ctx *c, uint64_t n);
+void sha256_final(sha256_ctx *c, unsigned char out[32]);
+napi_value n_sha256_ready(napi_env env, napi_callback_info info);
+
 /* writer.c */
 napi_value n_writer_open(napi_env env, napi_callback_info info);
 napi_value n_writer_write(napi_env env, napi_callback_info info);

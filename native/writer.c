@@ -4,7 +4,9 @@
  * the order given. Content is copied into a fixed arena, so memory is bounded and the caller's
  * buffers are free at once; a full arena makes the caller wait. The first failure is kept
  * (errno, syscall, the caller's file id) and raised by the next call; after it, queued content
- * is dropped but every fd is still closed. No policy: the caller decides what goes here. */
+ * is dropped but every fd is still closed. On request a file's content is also hashed
+ * (SHA-256, holes as zeros) as it is written; a drain returns the digests. No policy:
+ * the caller decides what goes here. */
 #include "ocibundle.h"
 
 #include <errno.h>
@@ -18,6 +20,7 @@ enum { OP_WRITE = 1, OP_FINISH = 2 };
 typedef struct {
   int kind;
   int fd;
+  int hash; /* this file's content is hashed (its writes and its finish all say so) */
   int32_t file;
   /* write: arena bytes [at, at+len) preceded by `skip` unused bytes (a wrap) */
   size_t at, len, skip;
@@ -45,7 +48,31 @@ typedef struct {
   int err;
   const char *err_call;
   int32_t err_file;
+  /* the hashed file being written (the thread's alone), and the digests done: (file, 32 bytes) */
+  sha256_ctx hc;
+  int32_t hfile;
+  int hactive;
+  int64_t hpos;
+  unsigned char *dig;
+  size_t ndig, capdig;
 } writer;
+
+#define DIG_REC 36
+
+/* The thread's hash of file o->file, started when this op is its first hashed one. */
+static void hash_for(writer *w, const wop *o) {
+  if (w->hactive && w->hfile == o->file) return;
+  sha256_init(&w->hc);
+  w->hfile = o->file;
+  w->hactive = 1;
+  w->hpos = 0;
+}
+
+/* Zeros for the hole before `pos` (a sparse file's holes are content too). */
+static void hash_to(writer *w, int64_t pos) {
+  if (pos > w->hpos) sha256_zeros(&w->hc, (uint64_t)(pos - w->hpos));
+  if (pos > w->hpos) w->hpos = pos;
+}
 
 static void fail(writer *w, int err, const char *call, int32_t file) {
   if (w->err != 0) return;
@@ -87,8 +114,13 @@ static void *loop(void *arg) {
     pthread_mutex_unlock(&w->mu);
     int err = 0;
     const char *call = NULL;
+    int digested = 0;
+    unsigned char md[32];
     if (o.kind == OP_WRITE) {
-      if (!failed) {
+      if (!failed && o.hash && o.pos < (w->hactive && w->hfile == o.file ? w->hpos : 0)) {
+        err = EINVAL; /* content of a hashed file must come in order */
+        call = "sha256";
+      } else if (!failed) {
         const unsigned char *p = w->arena + o.at;
         size_t left = o.len;
         off_t pos = (off_t)o.pos;
@@ -104,8 +136,21 @@ static void *loop(void *arg) {
           pos += n;
           left -= (size_t)n;
         }
+        if (err == 0 && o.hash) {
+          hash_for(w, &o);
+          hash_to(w, o.pos);
+          sha256_update(&w->hc, w->arena + o.at, o.len);
+          w->hpos += (int64_t)o.len;
+        }
       }
     } else {
+      if (!failed && o.hash) {
+        hash_for(w, &o);
+        hash_to(w, o.truncate);
+        sha256_final(&w->hc, md);
+        w->hactive = 0;
+        digested = 1;
+      }
       if (!failed) err = run_finish(&o, &call);
       if (close(o.fd) != 0 && errno != EINTR && err == 0 && !failed) {
         err = errno;
@@ -114,6 +159,21 @@ static void *loop(void *arg) {
     }
     pthread_mutex_lock(&w->mu);
     if (err != 0) fail(w, err, call, o.file);
+    if (digested && err == 0) {
+      if (w->ndig == w->capdig) {
+        size_t cap = w->capdig == 0 ? 64 : w->capdig * 2;
+        unsigned char *d = realloc(w->dig, cap * DIG_REC);
+        if (d == NULL) fail(w, ENOMEM, "sha256", o.file);
+        else w->dig = d, w->capdig = cap;
+      }
+      if (w->ndig < w->capdig) {
+        unsigned char *r = w->dig + w->ndig * DIG_REC;
+        uint32_t f = (uint32_t)o.file;
+        r[0] = (unsigned char)f, r[1] = (unsigned char)(f >> 8), r[2] = (unsigned char)(f >> 16), r[3] = (unsigned char)(f >> 24);
+        memcpy(w->dig + w->ndig * DIG_REC + 4, md, 32);
+        w->ndig++;
+      }
+    }
     if (o.kind == OP_WRITE) w->aused -= o.skip + o.len;
     else w->files--;
     w->qhead = (w->qhead + 1) % QCAP;
@@ -144,6 +204,7 @@ static void finalize(napi_env env, void *data, void *hint) {
   writer *w = data;
   shut(w);
   free(w->arena);
+  free(w->dig);
   pthread_mutex_destroy(&w->mu);
   pthread_cond_destroy(&w->work);
   pthread_cond_destroy(&w->space);
@@ -242,20 +303,24 @@ napi_value n_writer_open(napi_env env, napi_callback_info info) {
   return ext;
 }
 
-/* writerWrite(w, fd, file, data, off, len, pos): data[off, +len) copied, to be written at
- * pos of fd. Waits while the arena is full; throws a failure kept from earlier work. */
+/* writerWrite(w, fd, file, data, off, len, pos, hash): data[off, +len) copied, to be written at
+ * pos of fd (and hashed, in order, when `hash`). Waits while the arena is full; throws a failure
+ * kept from earlier work. */
 napi_value n_writer_write(napi_env env, napi_callback_info info) {
-  napi_value argv[7];
-  if (get_args(env, info, 7, argv)) return NULL;
+  napi_value argv[8];
+  if (get_args(env, info, 8, argv)) return NULL;
   writer *w = get_writer(env, argv[0]);
   if (w == NULL) return NULL;
   int32_t fd, file;
   bytes_arg data;
   int64_t off, len, pos;
+  int hash;
   if (arg_int(env, argv[1], "fd", &fd) || arg_int(env, argv[2], "file", &file) || arg_bytes(env, argv[3], "data", &data) ||
-      arg_i64(env, argv[4], "off", &off) || arg_i64(env, argv[5], "len", &len) || arg_i64(env, argv[6], "pos", &pos))
+      arg_i64(env, argv[4], "off", &off) || arg_i64(env, argv[5], "len", &len) || arg_i64(env, argv[6], "pos", &pos) ||
+      arg_bool(env, argv[7], "hash", &hash))
     return NULL;
   if (off < 0 || len < 0 || pos < 0 || (uint64_t)off + (uint64_t)len > data.len) return throw_type(env, "data range out of bounds");
+  if (hash && !sha256_ready()) return throw_errno(env, ENOSYS, "sha256", NULL, NULL);
   const unsigned char *src = (const unsigned char *)data.data + off;
   size_t piece_max = w->acap / 4;
   pthread_mutex_lock(&w->mu);
@@ -273,7 +338,7 @@ napi_value n_writer_write(napi_env env, napi_callback_info info) {
     pthread_mutex_unlock(&w->mu);
     memcpy(w->arena + at, src, n);
     pthread_mutex_lock(&w->mu);
-    wop o = {.kind = OP_WRITE, .fd = fd, .file = file, .at = at, .len = n, .skip = skip, .pos = pos};
+    wop o = {.kind = OP_WRITE, .fd = fd, .hash = hash, .file = file, .at = at, .len = n, .skip = skip, .pos = pos};
     push(w, &o);
     src += n;
     pos += (int64_t)n;
@@ -284,20 +349,22 @@ napi_value n_writer_write(napi_env env, napi_callback_info info) {
   return js_undefined(env);
 }
 
-/* writerFinish(w, fd, file, uid, gid, mode, aSec, aNsec, mSec, mNsec, truncate): after fd's
- * queued content: ftruncate(truncate) when >= 0, owner (unless -1/-1), mode (unless -1),
- * times, close. fd belongs to the writer from here on. */
+/* writerFinish(w, fd, file, uid, gid, mode, aSec, aNsec, mSec, mNsec, truncate, hash): after
+ * fd's queued content: ftruncate(truncate) when >= 0, owner (unless -1/-1), mode (unless -1),
+ * times, close; with `hash`, the digest of the content (zeros up to `truncate` for a trailing
+ * hole) is returned by the next writerDrain(). fd belongs to the writer from here on. */
 napi_value n_writer_finish(napi_env env, napi_callback_info info) {
-  napi_value argv[11];
-  if (get_args(env, info, 11, argv)) return NULL;
+  napi_value argv[12];
+  if (get_args(env, info, 12, argv)) return NULL;
   writer *w = get_writer(env, argv[0]);
   if (w == NULL) return NULL;
   wop o = {.kind = OP_FINISH};
   if (arg_int(env, argv[1], "fd", &o.fd) || arg_int(env, argv[2], "file", &o.file) || arg_id(env, argv[3], "uid", &o.uid) ||
       arg_id(env, argv[4], "gid", &o.gid) || arg_int(env, argv[5], "mode", &o.mode) ||
       arg_timespec(env, argv[6], argv[7], "atime", &o.ts[0]) || arg_timespec(env, argv[8], argv[9], "mtime", &o.ts[1]) ||
-      arg_i64(env, argv[10], "truncate", &o.truncate))
+      arg_i64(env, argv[10], "truncate", &o.truncate) || arg_bool(env, argv[11], "hash", &o.hash))
     return NULL;
+  if (o.hash && !sha256_ready()) return throw_errno(env, ENOSYS, "sha256", NULL, NULL);
   pthread_mutex_lock(&w->mu);
   while (w->qlen >= QCAP || w->files >= MAX_FILES) pthread_cond_wait(&w->space, &w->mu);
   w->files++;
@@ -308,7 +375,8 @@ napi_value n_writer_finish(napi_env env, napi_callback_info info) {
 }
 
 /* writerDrain(w): waits until everything queued is done; throws the kept failure, if any
- * (it stays kept). */
+ * (it stays kept). Returns the digests of the hashed files finished since the last drain, as
+ * a Buffer of 36-byte records (int32 file id, little-endian, then the 32-byte SHA-256). */
 napi_value n_writer_drain(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (get_args(env, info, 1, argv)) return NULL;
@@ -317,8 +385,13 @@ napi_value n_writer_drain(napi_env env, napi_callback_info info) {
   pthread_mutex_lock(&w->mu);
   while (w->qlen > 0 || w->busy) pthread_cond_wait(&w->idle, &w->mu);
   if (w->err != 0) return throw_kept(env, w);
+  size_t n = w->ndig * DIG_REC;
+  void *out;
+  napi_value buf;
+  napi_status st = napi_create_buffer_copy(env, n, n > 0 ? (const void *)w->dig : (const void *)"", &out, &buf);
+  w->ndig = 0;
   pthread_mutex_unlock(&w->mu);
-  return js_undefined(env);
+  return st == napi_ok ? buf : NULL;
 }
 
 /* writerClose(w): drains, stops the thread; idempotent, never throws for the work's failure. */

@@ -208,10 +208,7 @@ async function applyLayers(img: ResolvedImage, applier: Applier, opts: UnpackOpt
   const streams = layerStreams(img, {
     ...(opts.signal === undefined ? {} : { signal: opts.signal }),
     ...(opts.onProgress ? { onRead: report } : {}),
-    ...(recorder ? { fileDigests: recorder.fileDigests } : {}),
   });
-  // the mtree's file digests: computed by the layer worker when there is one, not here
-  if (streams.hashesFiles) recorder?.fromStream();
   try {
     for (const [i, desc] of img.layers.entries()) {
       lastReport = performance.now();

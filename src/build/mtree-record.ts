@@ -1,7 +1,6 @@
 // Records a bundle's mtree while the applier writes the rootfs (an ApplyObserver): each
-// object as written, file digests hashed from the bytes as they stream (or, with a layer
-// worker, taken from the worker's digests by entry ordinal), hardlink counts, removals of
-// whole trees. Directories the applier made implicitly are lstat'ed once at the end. When an
+// object as written, file digests as the applier hashed them where it wrote them (or hashed
+// here from the bytes as they stream), hardlink counts, removals of whole trees. Directories the applier made implicitly are lstat'ed once at the end. When an
 // entry goes where a path model cannot follow (a symlinked parent), the recorder says so and
 // the caller walks the rootfs instead. The model is held compactly: paths in the applier's
 // path table, each object's keywords in typed arrays (mtree-inodes.ts), no object per entry.
@@ -33,26 +32,9 @@ export class MtreeRecorder implements ApplyObserver, MtreeModel {
   private known: string | null = null;
   /** Why the model cannot be trusted (null while it can). */
   lost: string | null = null;
-  /** Set by fromStream(): file digests from the worker not yet taken, per layer by entry ordinal. */
-  private streamed: Map<number, string>[] | null = null;
-  /** Files still waiting for the worker's digest: flat quadruples [object, layer, ordinal, node]. */
-  private pending: number[] = [];
+  /** Files put before their digest (hashed on the writer thread): token -> [object, path node]. */
+  private readonly pending = new Map<number, [number, number]>();
   private readonly scratch: MtreeEntry = { type: 'dir', xattrs: new Map() };
-
-  get needsData(): boolean {
-    return this.streamed === null;
-  }
-
-  /** From now on, file digests arrive through fileDigests() instead of data(). */
-  fromStream(): void {
-    this.streamed ??= [];
-  }
-
-  /** Digests of layer `layer`'s files: flat pairs [entry ordinal, hex sha256]. */
-  fileDigests(layer: number, list: readonly (number | string)[]): void {
-    const m = ((this.streamed ??= [])[layer] ??= new Map());
-    for (let i = 0; i + 1 < list.length; i += 2) m.set(list[i] as number, list[i + 1] as string);
-  }
 
   constructor() {
     this.setObj(ROOT, this.objs.add('dir'));
@@ -85,16 +67,9 @@ export class MtreeRecorder implements ApplyObserver, MtreeModel {
       this.objs.size[o] = Buffer.byteLength(link);
     } else if (type === 'file') {
       this.objs.size[o] = a.size ?? 0;
-      if (this.streamed !== null && (a.size ?? 0) > 0 && a.entry !== undefined) {
-        const m = this.streamed[a.entry.layer];
-        const hex = m?.get(a.entry.ordinal);
-        if (hex !== undefined) {
-          m!.delete(a.entry.ordinal);
-          this.objs.setDigest(o, hex);
-        } else {
-          this.objs.setDigest(o, EMPTY_SHA256); // replaced in finish()
-          this.pending.push(o, a.entry.layer, a.entry.ordinal, id);
-        }
+      if (a.pending !== undefined) {
+        this.objs.setDigest(o, EMPTY_SHA256); // replaced by digestOf()
+        this.pending.set(a.pending, [o, id]);
       } else this.objs.setDigest(o, this.known ?? (this.hash ? this.hash.digest('hex') : EMPTY_SHA256));
       this.hash = null;
       this.known = null;
@@ -116,6 +91,13 @@ export class MtreeRecorder implements ApplyObserver, MtreeModel {
 
   digest(sha256: string): void {
     this.known = sha256;
+  }
+
+  digestOf(token: number, sha256: string): void {
+    const p = this.pending.get(token);
+    if (p === undefined) return;
+    this.pending.delete(token);
+    this.objs.setDigest(p[0], sha256); // hardlinks made meanwhile share the object
   }
 
   link(path: string, target: string): void {
@@ -175,14 +157,8 @@ export class MtreeRecorder implements ApplyObserver, MtreeModel {
 
   /** The finished model, after the applier's finish(): implicit directories are lstat'ed. */
   finish(fs: RootFS): MtreeModel {
-    for (let i = 0; i < this.pending.length; i += 4) {
-      const [o, layer, ordinal, id] = [this.pending[i]!, this.pending[i + 1]!, this.pending[i + 2]!, this.pending[i + 3]!];
-      const hex = this.streamed?.[layer]?.get(ordinal);
-      if (hex === undefined) this.untracked(`the layer stream gave no digest for ${this.paths.path(id)}`);
-      else this.objs.setDigest(o, hex);
-    }
-    this.pending = [];
-    this.streamed = null;
+    for (const [, id] of this.pending.values()) this.untracked(`no digest came for ${this.paths.path(id)}`);
+    this.pending.clear();
     for (const id of this.implicit) {
       const p = this.paths.path(id);
       const st = fs.lstat(p);

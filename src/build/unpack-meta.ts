@@ -31,13 +31,6 @@ export class BundleRecorder {
     return this.rec;
   }
 
-  /** For layerStreams' fileDigests: the worker hashes file contents; call fromStream() if it does. */
-  readonly fileDigests = (layer: number, list: readonly (number | string)[]): void => this.rec.fileDigests(layer, list);
-
-  fromStream(): void {
-    this.rec.fromStream();
-  }
-
   /** After the applier's finish(): the mtree of the rootfs as it now stands. */
   finish(fs: RootFS): void {
     const tree = this.rec.finish(fs);

@@ -1,7 +1,8 @@
 // The unpacker's second writer: a native thread that takes file content (copied into a fixed
 // arena) and each file's finishing steps (owner, mode, times, close) off the main thread, in
-// order. The caller creates every file itself, so creation errors stay in entry order; the
-// writer's first failure is raised by the next call, naming the file. Off with
+// order, hashing the content of the files asked for (the mtree's digests) as it writes them.
+// The caller creates every file itself, so creation errors stay in entry order; the writer's
+// first failure is raised by the next call, naming the file. Off with
 // OCIBUNDLE_THREADED_WRITES=0. No policy: the applier decides which files come here.
 import { native, type NativeAddon, type NativeWriterHandle } from './native.js';
 import { relabel } from './syserr.js';
@@ -15,29 +16,38 @@ export class FileWriter {
   private readonly h: NativeWriterHandle;
   /** Paths of the files queued since the last drain, by the id they were queued with. */
   private paths: string[] = [];
+  /** The caller's token of each of those files whose content is hashed (-1: not hashed). */
+  private tokens: number[] = [];
   private open = true;
 
-  /** A writer, or null when switched off by the environment. */
-  static create(): FileWriter | null {
+  /**
+   * A writer, or null when switched off by the environment. `onDigest` gets the SHA-256 (hex)
+   * of each hashed file (see adopt) at the drain that follows its finish.
+   */
+  static create(onDigest: (token: number, sha256: string) => void = () => {}): FileWriter | null {
     if (process.env['OCIBUNDLE_THREADED_WRITES'] === '0') return null;
-    return new FileWriter();
+    return new FileWriter(onDigest);
   }
 
-  private constructor() {
+  private constructor(private readonly onDigest: (token: number, sha256: string) => void) {
     this.n = native();
     this.h = this.n.writerOpen(ARENA_BYTES);
   }
 
-  /** The id of a file about to be handed over (for write/finish and error messages). */
-  adopt(path: string): number {
+  /**
+   * The id of a file about to be handed over (for write/finish and error messages). With a
+   * `token` >= 0 (only where RootFS.hashesNatively()), its content is hashed and the digest reported with it.
+   */
+  adopt(path: string, token = -1): number {
     this.paths.push(path);
+    this.tokens.push(token);
     return this.paths.length - 1;
   }
 
-  /** data, to be written at `pos` of fd (the caller may reuse data at once). */
+  /** data, to be written at `pos` of fd (the caller may reuse data at once); in order for a hashed file. */
   write(fd: number, id: number, data: Buffer, pos: number): void {
     try {
-      this.n.writerWrite(this.h, fd, id, data, 0, data.length, pos);
+      this.n.writerWrite(this.h, fd, id, data, 0, data.length, pos, this.tokens[id]! >= 0);
     } catch (e) {
       throw this.label(e);
     }
@@ -49,21 +59,25 @@ export class FileWriter {
     try {
       this.n.writerFinish(
         this.h, fd, id, own ? meta.uid : -1, own ? meta.gid : -1, meta.mode & 0o7777,
-        meta.atime.sec, meta.atime.nsec, meta.mtime.sec, meta.mtime.nsec, truncate,
+        meta.atime.sec, meta.atime.nsec, meta.mtime.sec, meta.mtime.nsec, truncate, this.tokens[id]! >= 0,
       );
     } catch (e) {
       throw this.label(e);
     }
   }
 
-  /** Wait until everything queued is on its way to disk; throws the first failure. */
+  /** Wait until everything queued is on its way to disk, then report the digests; throws the first failure. */
   drain(): void {
+    let d: Buffer;
     try {
-      this.n.writerDrain(this.h);
+      d = this.n.writerDrain(this.h);
     } catch (e) {
       throw this.label(e);
     }
+    const tokens = this.tokens;
     this.paths = [];
+    this.tokens = [];
+    for (let at = 0; at + 36 <= d.length; at += 36) this.onDigest(tokens[d.readInt32LE(at)]!, d.toString('hex', at + 4, at + 36));
   }
 
   /** Drain and stop; failures were raised before or do not matter any more (abort). */

@@ -70,11 +70,12 @@ export interface NativeAddon {
     aSec: number, aNsec: number, mSec: number, mNsec: number,
   ): void;
   /** A whole file: openat(dirfd, name, O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC,
-   * createMode), data[dataOff, +dataLen) written, then finishFd's steps and close. */
+   * createMode), data[dataOff, +dataLen) written, then finishFd's steps and close; with a
+   * `digest` Buffer (only when sha256Ready()), the content's SHA-256 in its first 32 bytes. */
   writeFileAt(
     dirfd: number, name: PathArg, createMode: number, data: Buffer, dataOff: number, dataLen: number,
     uid: number, gid: number, mode: number, xattrNames: string[] | null, xattrValues: Buffer[] | null,
-    aSec: number, aNsec: number, mSec: number, mNsec: number,
+    aSec: number, aNsec: number, mSec: number, mNsec: number, digest: Buffer | null,
   ): void;
   /** The same for `name` in dirfd without following it (no chmod on a symlink); returns the
    * st_mode it had before. */
@@ -117,17 +118,23 @@ export interface NativeAddon {
   writerOpen(arenaBytes: number): NativeWriterHandle;
   /** Queue data[off, +len) for fd at pos (copied; waits while the arena is full). Throws a
    * failure kept from earlier queued work (its `file` property is the id it was queued with). */
-  writerWrite(w: NativeWriterHandle, fd: number, file: number, data: Buffer, off: number, len: number, pos: number): void;
+  /** With `hash`, the content is also hashed in order (every write and the finish of a file say the same). */
+  writerWrite(w: NativeWriterHandle, fd: number, file: number, data: Buffer, off: number, len: number, pos: number, hash: boolean): void;
   /** Queue fd's finish: ftruncate(truncate) when >= 0, owner (-1: unchanged), mode (-1:
-   * unchanged), times, close. The fd belongs to the writer from here on. */
+   * unchanged), times, close. The fd belongs to the writer from here on. With `hash`, the
+   * content's SHA-256 (holes as zeros, up to `truncate` when >= 0) comes with the next drain. */
   writerFinish(
     w: NativeWriterHandle, fd: number, file: number, uid: number, gid: number, mode: number,
-    aSec: number, aNsec: number, mSec: number, mNsec: number, truncate: number,
+    aSec: number, aNsec: number, mSec: number, mNsec: number, truncate: number, hash: boolean,
   ): void;
-  /** Wait for all queued work; throws the kept failure, if any. */
-  writerDrain(w: NativeWriterHandle): void;
+  /** Wait for all queued work; throws the kept failure, if any. Returns the digests of the
+   * hashed files finished since the last drain: 36-byte records (int32 file id, little-endian,
+   * then 32 bytes of SHA-256). */
+  writerDrain(w: NativeWriterHandle): Buffer;
   /** Drain and stop the thread (idempotent; never throws the work's failure). */
   writerClose(w: NativeWriterHandle): void;
+  /** Whether OpenSSL's SHA-256 was found in this process (and answers its known value). */
+  sha256Ready(): boolean;
   /** Which streaming decoders loaded (ISA-L's igzip, libzstd; both dlopen()ed at first use). */
   decoders(): { gzip: boolean; zstd: boolean };
   /** A streaming decoder; ENOTSUP when its library is absent. */

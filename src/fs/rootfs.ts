@@ -354,10 +354,11 @@ export class RootFS {
   }
 
   /**
-   * createFile, its whole content data[off, +len), then finishFile, in one native call. EEXIST
+   * createFile, its whole content data[off, +len), then finishFile, in one native call; with
+   * `digest` (only where hashesNatively()), the content's SHA-256 is written into it. EEXIST
    * propagates (nothing was written); a later failure leaves the file as far as it got.
    */
-  writeFile(path: string, createMode: number, data: Buffer, off: number, len: number, meta: Meta): void {
+  writeFile(path: string, createMode: number, data: Buffer, off: number, len: number, meta: Meta, digest: Buffer | null = null): void {
     this.assertNotRoot(path);
     const [names, values] = xattrArrays(meta.xattrs);
     const own = meta.chown !== false;
@@ -365,11 +366,19 @@ export class RootFS {
       const [dfd, name] = this.at(path);
       this.n.writeFileAt(
         dfd, name, createMode & 0o7777, data, off, len, own ? meta.uid : -1, own ? meta.gid : -1, meta.mode & 0o7777,
-        names, values, meta.atime.sec, meta.atime.nsec, meta.mtime.sec, meta.mtime.nsec,
+        names, values, meta.atime.sec, meta.atime.nsec, meta.mtime.sec, meta.mtime.nsec, digest,
       );
     } catch (e) {
       throw relabel(e, path);
     }
+  }
+
+  /**
+   * Whether writeFile() and the file writer can hash content natively: OpenSSL's SHA-256 is in
+   * this process, and OCIBUNDLE_NATIVE_SHA256=0 does not switch it off (the caller then hashes).
+   */
+  hashesNatively(): boolean {
+    return process.env['OCIBUNDLE_NATIVE_SHA256'] !== '0' && this.n.sha256Ready();
   }
 
   /** A symlink holding `target` verbatim. */

@@ -118,6 +118,8 @@ export class Applier {
   private writerStopped = false;
   private fdThreaded = false;
   private fdId = -1;
+  /** The open threaded file's digest token (-1: not hashed by the writer). */
+  private fdToken = -1;
   private freeBytes = Number.POSITIVE_INFINITY;
   private reserve = 0;
   private blockSize = 1;
@@ -129,8 +131,14 @@ export class Applier {
   /** With id maps: the host ids of container root, owner of the rootfs and implicit parents. */
   private readonly rootOwner: { uid: number; gid: number } | null;
   private readonly obs: ApplyObserver | undefined;
+  /** File contents are hashed natively where they are written (observer given, OpenSSL found). */
+  private readonly nativeHash: boolean;
+  /** Where writeFile() puts a small file's digest. */
+  private readonly digestOut = Buffer.alloc(32);
+  /** Tokens of files hashed by the writer thread (observer's digestOf). */
+  private pendingNo = 0;
   private fdObserved = false;
-  /** The observer wants the open file's bytes through data(). */
+  /** The observer gets the open file's bytes through data() (nobody else hashes them). */
   private fdData = false;
   private fdSize = 0;
   /** Ordinals of the current layer (layer() calls) and entry within it, and the open file's entry. */
@@ -155,6 +163,7 @@ export class Applier {
     // The runtime's mapped root must own the rootfs (it mounts /proc there), as umoci does.
     if (this.rootOwner) fs.chown('.', this.rootOwner.uid, this.rootOwner.gid);
     this.obs = opts.observer;
+    this.nativeHash = this.obs !== undefined && fs.hashesNatively();
     this.paths = opts.observer?.paths ?? new PathTable();
     this.adds = new LayerAdds(this.paths);
     this.known[ROOT] = 1;
@@ -180,13 +189,13 @@ export class Applier {
       onHole: (bytes) => this.onHole(bytes),
       onContent: (fd, size, sha256) => this.onContent(fd, size, sha256),
       onEntryEnd: () => this.onEntryEnd(),
-      flush: () => this.writer?.drain(),
+      flush: () => this.drainWriter(),
     };
   }
 
   /** After the last layer: restore directory modes (rootless) and times, deepest first. */
   finish(): void {
-    this.writer?.drain();
+    this.drainWriter();
     this.stopWriter();
     this.closeOpenFile();
     if (this.rootlessDevices > 0) {
@@ -215,12 +224,17 @@ export class Applier {
   abort(): void {
     // the writer may still write to the open file: let it finish before that fd is closed
     try {
-      this.writer?.drain();
+      this.drainWriter();
     } catch {
       /* already failing */
     }
     this.stopWriter();
     this.closeOpenFile();
+  }
+
+  /** Wait for the writer's queue (throws its first failure); the digests it made go to the observer. */
+  private drainWriter(): void {
+    this.writer?.drain();
   }
 
   private stopWriter(): void {
@@ -232,7 +246,7 @@ export class Applier {
   /** The writer thread for a file of `size` bytes, started on first use; null: write here. */
   private writerFor(size: number): FileWriter | null {
     if (size < THREADED_MIN_BYTES || !this.opts.threadedWrites || this.writerStopped) return null;
-    this.writer ??= FileWriter.create();
+    this.writer ??= FileWriter.create((token, sha256) => this.obs?.digestOf(token, sha256));
     if (this.writer === null) this.writerStopped = true; // switched off by the environment
     return this.writer;
   }
@@ -340,12 +354,12 @@ export class Applier {
   private onContent(srcFd: number, size: number, sha256?: string): void {
     if (this.fd === DEFERRED) this.createDeferred();
     if (this.fd < 0) return;
-    if (this.fdThreaded) this.writer!.drain(); // nothing queued for this fd may land after the copy
+    if (this.fdThreaded) this.drainWriter(); // nothing queued for this fd may land after the copy
     cloneContent(srcFd, this.fd, size);
     this.fdPos = size;
     // content copied in the kernel never streams through data(): its known digest, else the observer walks
     if (!this.fdObserved) return;
-    if (sha256 !== undefined && this.obs!.digest) this.obs!.digest(sha256);
+    if (sha256 !== undefined) this.obs!.digest(sha256);
     else this.obs!.untracked('file content copied from the layer store');
   }
 
@@ -367,7 +381,8 @@ export class Applier {
     if (this.fdThreaded) {
       // no xattrs, no mode to restore: what is set is what was asked for
       this.writer!.finish(fd, this.fdId, this.fdMeta!, this.fdSparse ? this.fdPos : -1);
-      if (this.fdObserved) this.observe(this.fdPath, 'file', { ...this.fdMeta!, mode: this.fdDeclaredMode }, undefined, this.fdSize, this.fdEntry);
+      const token = this.fdData ? undefined : this.fdToken; // hashed by the writer: its digest comes at the drain
+      if (this.fdObserved) this.observe(this.fdPath, 'file', { ...this.fdMeta!, mode: this.fdDeclaredMode }, undefined, this.fdSize, this.fdEntry, token);
       return;
     }
     if (this.fdSparse) ftruncateSync(fd, this.fdPos); // a trailing hole: the size without blocks
@@ -396,7 +411,8 @@ export class Applier {
     this.fdThreaded = this.fdMeta.mode === meta.mode && (meta.xattrs?.size ?? 0) === 0 && this.writerFor(e.size) !== null;
     this.fdSize = e.size;
     this.fdObserved = this.obs !== undefined;
-    this.fdData = this.fdObserved && this.obs!.needsData !== false;
+    // a file for the writer thread is hashed there; one written whole, in writeWhole
+    this.fdData = this.fdObserved && !(this.fdThreaded && this.nativeHash);
     this.fdEntry = this.entryNo;
   }
 
@@ -407,7 +423,8 @@ export class Applier {
     this.fd = this.replacing(path, () => this.fs.createFile(path, this.fdCreateMode));
     if (this.fdThreaded) {
       this.fs.handOff(this.fd);
-      this.fdId = this.writer!.adopt(path);
+      this.fdToken = this.fdData || !this.fdObserved ? -1 : this.pendingNo++;
+      this.fdId = this.writer!.adopt(path, this.fdToken);
     }
   }
 
@@ -415,18 +432,21 @@ export class Applier {
   private writeWhole(data: Buffer): void {
     const path = this.fdPath;
     this.fd = -1;
-    if (this.fdData) this.obs!.data(data);
+    // the content's digest comes out of the same native call, while its bytes are at hand
+    const digest = this.fdObserved && this.nativeHash && data.length > 0 ? this.digestOut : null;
+    if (this.fdObserved && digest === null) this.obs!.data(data);
     const write = (m: Meta) => {
       try {
-        this.fs.writeFile(path, this.fdCreateMode, data, 0, data.length, m);
+        this.fs.writeFile(path, this.fdCreateMode, data, 0, data.length, m, digest);
       } catch (err) {
         if (code(err) !== 'EEXIST') throw err;
         this.removePath(path); // something stands there: a new file always gets a new inode
-        this.fs.writeFile(path, this.fdCreateMode, data, 0, data.length, m);
+        this.fs.writeFile(path, this.fdCreateMode, data, 0, data.length, m, digest);
       }
     };
     this.fdPos = data.length;
     this.fdWhole = this.finishWithXattrFallback(path, this.fdMeta!, write);
+    if (digest !== null) this.obs!.digest(digest.toString('hex'));
   }
 
   private createDir(path: string, id: number, e: TarEntry): void {
@@ -733,7 +753,7 @@ export class Applier {
   }
 
   /** Tell the observer what now stands at `path`, owned as written to disk. */
-  private observe(path: string, kind: Applied['kind'], m: Meta, link?: string, size?: number, entry?: number): void {
+  private observe(path: string, kind: Applied['kind'], m: Meta, link?: string, size?: number, entry?: number, pending?: number): void {
     if (!this.obs) return;
     const own = m.chown !== false;
     const a: Applied = {
@@ -743,6 +763,7 @@ export class Applier {
     if (link !== undefined) a.link = link;
     if (size !== undefined) a.size = size;
     if (entry !== undefined) a.entry = { layer: this.layerNo, ordinal: entry };
+    if (pending !== undefined) a.pending = pending;
     this.obs.put(path, a);
   }
 

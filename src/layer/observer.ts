@@ -1,7 +1,8 @@
 // What the applier tells an observer about the rootfs it writes: each object as it stands on
-// disk after its metadata was applied (owner as written, xattrs the kernel took), file data
-// as it streams, hardlinks, removals. src/build records a bundle's mtree from these events
-// instead of walking the rootfs afterwards. No policy here: only the event shapes.
+// disk after its metadata was applied (owner as written, xattrs the kernel took), each file's
+// content as it streams or its digest where the applier hashed it, hardlinks, removals.
+// src/build records a bundle's mtree from these events instead of walking the rootfs
+// afterwards. No policy here: only the event shapes.
 import type { Time } from './tar.js';
 import type { PathTable } from './path-table.js';
 
@@ -22,25 +23,27 @@ export interface Applied {
   size?: number;
   /** Files: which tar entry wrote it (0-based layer and entry ordinals of this applier). */
   entry?: { layer: number; ordinal: number };
+  /**
+   * Files whose content is hashed on another thread while it is written: the digest comes
+   * later, through digestOf(pending, ...), before the applier's finish() or flush returns.
+   */
+  pending?: number;
 }
 
 export interface ApplyObserver {
   /** The observer's path table: the applier interns into the same one, so each path is held once. */
   readonly paths?: PathTable;
   /**
-   * False while file contents reach the observer another way (the layer worker hashes them by
-   * entry ordinal): data() is then not called. Read at each file's start.
-   */
-  readonly needsData?: boolean;
-  /**
    * An object now stands at `path` (a directory over a directory keeps its children). A file
    * is put once complete: its bytes came through data() since the previous put.
    */
   put(path: string, a: Applied): void;
-  /** Bytes of the file being written, in order (before its put). */
+  /** Bytes of the file being written, in order (before its put), unless its digest comes another way. */
   data(chunk: Buffer): void;
-  /** Instead of data(): the sha256 (hex) of the content of the file being written, known beforehand. */
-  digest?(sha256: string): void;
+  /** Instead of data(): the sha256 (hex) of the content of the file being written, known before its put. */
+  digest(sha256: string): void;
+  /** The sha256 (hex) of a file that was put with `pending` set to `token`. */
+  digestOf(token: number, sha256: string): void;
   /** A hardlink at `path` to the (model) object at `target`. */
   link(path: string, target: string): void;
   /** `path` (a whole tree for a directory) was removed. */

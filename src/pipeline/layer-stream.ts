@@ -9,7 +9,6 @@ import { OciBundleError } from '../errors.js';
 import { workerEntry } from '../package-files.js';
 import { DirStore, openBlob, layerCompression, type ResolvedImage } from '../image/index.js';
 import { createDecompressor } from '../layer/decompress.js';
-import type { FileDigestList } from './file-digests.js';
 import { fromWire, type FromWorker, type WorkerInput } from './protocol.js';
 
 /** Per-layer byte sources: call `layer(i)` for i = 0, 1, ... in order, then `close()`. */
@@ -21,8 +20,6 @@ export interface LayerStreams {
    * had open (a registry body is not fetched again); worker streams re-read the local file.
    */
   fault(i: number): Promise<OciBundleError | null>;
-  /** True when these streams deliver file digests through `fileDigests` (the worker hashes them). */
-  readonly hashesFiles: boolean;
   close(): Promise<void>;
 }
 
@@ -31,12 +28,6 @@ export interface LayerStreamOptions {
   signal?: AbortSignal;
   /** After each chunk is consumed: bytes of layer `layer`'s blob read to produce it (progress). */
   onRead?: (layer: number, bytes: number) => void;
-  /**
-   * Wanted: each regular file's content sha256 (the bundle's mtree). A worker computes them and
-   * hands them here, before the chunk in which the file ends is yielded; inline streams do not
-   * (hashesFiles is false: the caller hashes what it writes).
-   */
-  fileDigests?: (layer: number, list: FileDigestList) => void;
 }
 
 function blobFaultOf(e: unknown): OciBundleError | null {
@@ -64,11 +55,10 @@ export function layerStreams(img: ResolvedImage, opts: LayerStreamOptions = {}):
   // registries) stream inline.
   const useWorker = opts.worker ?? (total >= WORKER_THRESHOLD && img.layout.store instanceof DirStore);
   const onRead = opts.onRead ?? (() => {});
-  return useWorker ? new WorkerStreams(img, opts.signal, onRead, opts.fileDigests ?? null) : new InlineStreams(img, opts.signal, onRead);
+  return useWorker ? new WorkerStreams(img, opts.signal, onRead) : new InlineStreams(img, opts.signal, onRead);
 }
 
 class InlineStreams implements LayerStreams {
-  readonly hashesFiles = false;
   private readonly faults = new Map<number, Promise<OciBundleError | null>>();
   constructor(
     private readonly img: ResolvedImage,
@@ -137,25 +127,20 @@ class WorkerStreams implements LayerStreams {
   private fatal: unknown = null;
   private closed = false;
   private readonly ring = new SharedArrayBuffer(RING_BYTES);
-  readonly hashesFiles: boolean;
 
   constructor(
     private readonly img: ResolvedImage,
     signal: AbortSignal | undefined,
     private readonly onRead: (layer: number, bytes: number) => void,
-    fileDigests: ((layer: number, list: FileDigestList) => void) | null,
   ) {
-    this.hashesFiles = fileDigests !== null;
     const input: WorkerInput = {
       layoutPath: img.layout.path,
       layers: img.layers.map((descriptor, i) => ({ descriptor, diffId: img.config.rootfs.diff_ids[i]! })),
       ring: this.ring,
-      hashFiles: this.hashesFiles,
     };
     // A small young generation: the worker's garbage is zlib output it has already copied.
     this.worker = new Worker(workerEntry('pipeline'), { workerData: input, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     this.worker.on('message', (m: FromWorker) => {
-      if (m.t === 'chunk' && m.files !== undefined) fileDigests?.(m.layer, m.files);
       (this.queues[m.layer] ??= []).push(m);
       this.poke();
     });

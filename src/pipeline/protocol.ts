@@ -2,7 +2,6 @@
 // the error (de)serialisation only; shared by both sides.
 import { OciBundleError, oneLine, toOciBundleError, type ErrorCode, ERROR_CODES } from '../errors.js';
 import type { Descriptor } from '../image/index.js';
-import type { FileDigestList } from './file-digests.js';
 
 export interface WorkerInput {
   layoutPath: string;
@@ -12,17 +11,14 @@ export interface WorkerInput {
    * and hands the space back with credit messages. Fixed memory, no per-chunk allocation.
    */
   ring: SharedArrayBuffer;
-  /** Also hash each regular file's content (the bundle's mtree), off the main thread. */
-  hashFiles: boolean;
 }
 
 export type FromWorker =
   /**
    * `len` bytes at `off` in the ring; `skip` bytes before `off` were left unused (wrap);
-   * `read`: bytes of the (compressed) layer blob read when this chunk came out (progress);
-   * `files`: digests of the files whose content ends within this chunk (with hashFiles).
+   * `read`: bytes of the (compressed) layer blob read when this chunk came out (progress).
    */
-  | { t: 'chunk'; layer: number; off: number; len: number; skip: number; read: number; files?: FileDigestList }
+  | { t: 'chunk'; layer: number; off: number; len: number; skip: number; read: number }
   | { t: 'end'; layer: number }
   | { t: 'error'; layer: number; code: string; message: string };
 

@@ -1,10 +1,10 @@
 // The layer-stream worker: for each layer in order, reads the blob (size and digest verified
 // by src/image), decompresses it (the addon's decoders write straight into the shared ring;
 // node:zlib and the zstd fallbacks are streams whose output is copied in), hashes the result
-// for the diff_id, and posts the bytes to the main thread, which only parses tar and writes
-// files; when asked, it also hashes each file's content for the bundle's mtree
-// (file-digests.ts). Runs ahead across layers within a credit window, so decompression of
-// layer N+1 overlaps the writes of layer N. No disk writes.
+// for the diff_id, and posts the bytes to the main thread, which parses tar and writes files
+// (hashing each file's content for the mtree where it writes it). Runs ahead across layers
+// within a credit window, so decompression of layer N+1 overlaps the writes of layer N. No
+// disk writes.
 import { createHash, type Hash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -12,7 +12,6 @@ import { blobChunks, openBlob, openLayout, layerCompression } from '../image/ind
 import { compressError, createDecompressor } from '../layer/decompress.js';
 import { NativeDecoder, nativeDecodes } from '../layer/native-decode.js';
 import { OciBundleError } from '../errors.js';
-import { FileDigests } from './file-digests.js';
 import { toWire, type FromWorker, type ToWorker, type WorkerInput } from './protocol.js';
 
 const input = workerData as WorkerInput;
@@ -43,26 +42,19 @@ async function room(skip: number, len: number): Promise<void> {
   while (inFlight + skip + len > ring.length) await new Promise<void>((r) => (wake = r));
 }
 
-/** One layer's decompressed bytes on their way out: diff_id hash, file digests, ring messages. */
+/** One layer's decompressed bytes on their way out: diff_id hash, ring messages. */
 class LayerOut {
   read = 0;
   constructor(
     private readonly layer: number,
     private readonly hash: Hash,
-    private readonly files: FileDigests | null,
   ) {}
 
   /** Post ring[off, off+len) (already written), `skip` bytes before it left unused. */
   post(off: number, len: number, skip: number): void {
     const view = ring.subarray(off, off + len);
     this.hash.update(view);
-    const m: Extract<FromWorker, { t: 'chunk' }> = { t: 'chunk', layer: this.layer, off, len, skip, read: this.read };
-    if (this.files !== null) {
-      this.files.feed(view);
-      const done = this.files.take();
-      if (done !== null) m.files = done;
-    }
-    post(m);
+    post({ t: 'chunk', layer: this.layer, off, len, skip, read: this.read });
     inFlight += skip + len;
     writePos = off + len;
   }
@@ -148,7 +140,7 @@ async function run(): Promise<void> {
   for (const [i, { descriptor, diffId }] of input.layers.entries()) {
     try {
       const alg = diffId.slice(0, diffId.indexOf(':'));
-      const out = new LayerOut(i, createHash(alg), input.hashFiles ? new FileDigests() : null);
+      const out = new LayerOut(i, createHash(alg));
       const compression = layerCompression(descriptor.mediaType);
       if (compression === 'none') {
         // copied into the ring before the next chunk is read: two reused read buffers

@@ -11,7 +11,6 @@ import { acquireLock } from '../host/lock.js';
 import { Applier } from '../layer/apply.js';
 import { MtreeRecorder } from '../build/mtree-record.js';
 import { applyLayerBytes } from '../pipeline/apply-layer.js';
-import type { FileDigestList } from '../pipeline/file-digests.js';
 import { layerStreams, WORKER_THRESHOLD, type LayerStreams } from '../pipeline/layer-stream.js';
 import { entryDir, lockPath, type ExtractParams, type LayerKey } from './paths.js';
 import { makeEntry } from './seal.js';
@@ -62,7 +61,7 @@ async function extract(layout: Layout, job: ExtractJob, warn: WarnFn, signal: Ab
   try {
     await makeEntry(store, key, async (tree, tmp) => {
       const fs = RootFS.open(tree, job.resolver === undefined ? {} : { resolver: job.resolver });
-      // file digests for the content manifest, taken while writing (from the decompression worker when there is one)
+      // file digests for the content manifest, taken where the applier writes each file
       const rec = new MtreeRecorder();
       try {
         const applier = new Applier(fs, {
@@ -78,8 +77,7 @@ async function extract(layout: Layout, job: ExtractJob, warn: WarnFn, signal: Ab
           ...(job.maxSize === undefined ? {} : { maxBytes: job.maxSize }),
         });
         const handler = applier.layer();
-        const streams = layerBytes(layout, desc, key.diffId, signal, (_, list) => rec.fileDigests(0, list));
-        if (streams.hashesFiles) rec.fromStream();
+        const streams = layerBytes(layout, desc, key.diffId, signal);
         try {
           await applyLayerBytes(streams, 0, desc, handler, () => applier.abort(), signal);
         } finally {
@@ -104,8 +102,8 @@ async function extract(layout: Layout, job: ExtractJob, warn: WarnFn, signal: Ab
  * and in a layout directory (decompression then runs beside the writes, as in a flattened
  * unpack), else inline.
  */
-function layerBytes(layout: Layout, desc: Descriptor, diffId: string, signal: AbortSignal | undefined, fileDigests: (layer: number, list: FileDigestList) => void): LayerStreams {
+function layerBytes(layout: Layout, desc: Descriptor, diffId: string, signal: AbortSignal | undefined): LayerStreams {
   const one = { layout, layers: [desc], config: { rootfs: { type: 'layers', diff_ids: [diffId] } } } as unknown as ResolvedImage;
   const worker = desc.size >= WORKER_THRESHOLD && layout.store instanceof DirStore;
-  return layerStreams(one, { worker, fileDigests, ...(signal ? { signal } : {}) });
+  return layerStreams(one, { worker, ...(signal ? { signal } : {}) });
 }

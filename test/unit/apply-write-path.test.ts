@@ -2,15 +2,17 @@
 // written and finished in one native call (writeFileAt); one whose content comes in pieces,
 // with holes or none at all takes the separate calls; with threadedWrites, content and
 // finishing go to the writer thread. Every way must give the same tree (content, mode, owner,
-// times, xattrs, replaced entries). Also writeFileAt's own contract.
+// times, xattrs, replaced entries) and the same file digests for the mtree, hashed natively
+// where the bytes are written or in JS. Also writeFileAt's own contract.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RootFS } from '../../src/fs/rootfs.js';
 import { native } from '../../src/fs/native.js';
 import { Applier } from '../../src/layer/apply.js';
+import { MtreeRecorder } from '../../src/build/mtree-record.js';
 import { TarParser } from '../../src/layer/tar.js';
 import { makeTar, type FixtureEntry } from '../../fixtures/tar.js';
 import { makeSandbox } from '../helpers/fs-sandbox.js';
@@ -45,9 +47,9 @@ function entries(): FixtureEntry[][] {
 }
 
 /** Applies the layers feeding the parser `piece` bytes at a time (0: all at once). */
-function applyLayers(root: string, layers: Buffer[], piece: number, threadedWrites: boolean): void {
+function applyLayers(root: string, layers: Buffer[], piece: number, threadedWrites: boolean, observer?: MtreeRecorder): void {
   const fs = RootFS.open(root);
-  const applier = new Applier(fs, { diskPath: root, threadedWrites });
+  const applier = new Applier(fs, { diskPath: root, threadedWrites, ...(observer ? { observer } : {}) });
   for (const tar of layers) {
     const handler = applier.layer();
     const parser = new TarParser(handler);
@@ -57,6 +59,7 @@ function applyLayers(root: string, layers: Buffer[], piece: number, threadedWrit
     handler.flush();
   }
   applier.finish();
+  observer?.finish(fs);
   fs.close();
 }
 
@@ -88,6 +91,39 @@ test('files written in one call, in pieces and byte by byte give the same tree',
   }
 });
 
+test('the observer gets the digest of each file whichever way it was written (one call, pieces, writer thread; native or JS hashing)', { skip: !isRoot && 'needs root (owners)' }, () => {
+  const layers = entries();
+  // what each path holds at the end: the last layer's entry for it (hardlinks share their target's)
+  const want = new Map<string, string>();
+  for (const l of layers) for (const e of l) if ((e.type ?? 'file') === 'file') want.set(e.name, createHash('sha256').update(e.content ?? '').digest('hex'));
+  want.set('etc/hard', want.get('etc/small')!);
+  want.delete('etc/dir-then-file/child');
+  const tars = layers.map((l) => makeTar(l));
+  const sb = makeSandbox('write-path-digests');
+  const before = process.env['OCIBUNDLE_NATIVE_SHA256'];
+  try {
+    for (const hashing of ['native', 'js'] as const) {
+      if (hashing === 'js') process.env['OCIBUNDLE_NATIVE_SHA256'] = '0';
+      for (const piece of [0, 1000]) {
+        for (const threaded of [false, true]) {
+          const name = `${hashing} hashing, ${piece === 0 ? 'whole' : `${piece}-byte pieces`}${threaded ? ', writer thread' : ''}`;
+          const root = join(sb.dir, name.replace(/[^a-z0-9]+/g, '-'));
+          mkdirSync(root);
+          const rec = new MtreeRecorder();
+          applyLayers(root, tars, piece, threaded, rec);
+          assert.equal(rec.lost, null, `${name}: the model is complete`);
+          for (const [path, hex] of want) assert.equal(rec.get(path)?.sha256, hex, `${name}: ${path}`);
+          assert.equal(rec.get('etc/hard')?.nlink, 2, `${name}: hardlink count`);
+        }
+      }
+    }
+  } finally {
+    if (before === undefined) delete process.env['OCIBUNDLE_NATIVE_SHA256'];
+    else process.env['OCIBUNDLE_NATIVE_SHA256'] = before;
+    sb.cleanup();
+  }
+});
+
 test('writeFileAt: creates exclusively, never through a symlink, writes the range, sets owner, mode and times', () => {
   const sb = makeSandbox('write-file-at');
   const n = native();
@@ -95,7 +131,7 @@ test('writeFileAt: creates exclusively, never through a symlink, writes the rang
   const dfd = n.openat(c.AT_FDCWD, sb.root, c.O_PATH | c.O_DIRECTORY | c.O_CLOEXEC, 0);
   try {
     const data = Buffer.from('..hello world..');
-    n.writeFileAt(dfd, 'f', 0o600, data, 2, 11, -1, -1, 0o640, null, null, 10, 5, 20, 7);
+    n.writeFileAt(dfd, 'f', 0o600, data, 2, 11, -1, -1, 0o640, null, null, 10, 5, 20, 7, null);
     const p = join(sb.root, 'f');
     const st = statSync(p, { bigint: true });
     assert.equal(readFileSync(p, 'utf8'), 'hello world');
@@ -107,12 +143,24 @@ test('writeFileAt: creates exclusively, never through a symlink, writes the rang
     symlinkSync(join(sb.sentinel, 'victim'), join(sb.root, 'link'));
     const before = sb.snapshot();
     for (const name of ['exists', 'link']) {
-      assert.throws(() => n.writeFileAt(dfd, name, 0o644, data, 0, data.length, -1, -1, 0o644, null, null, 0, 0, 0, 0), { code: 'EEXIST', syscall: 'openat' });
+      assert.throws(() => n.writeFileAt(dfd, name, 0o644, data, 0, data.length, -1, -1, 0o644, null, null, 0, 0, 0, 0, null), { code: 'EEXIST', syscall: 'openat' });
     }
     assert.equal(readFileSync(join(sb.root, 'exists'), 'utf8'), 'keep');
     assert.equal(sb.snapshot(), before, 'the victim outside the rootfs is untouched');
-    assert.throws(() => n.writeFileAt(dfd, 'g', 0o644, data, 10, 100, -1, -1, 0o644, null, null, 0, 0, 0, 0), /out of bounds/);
-    assert.throws(() => n.writeFileAt(dfd, 'a/b', 0o644, data, 0, 1, -1, -1, 0o644, null, null, 0, 0, 0, 0), /single path component/);
+    assert.throws(() => n.writeFileAt(dfd, 'g', 0o644, data, 10, 100, -1, -1, 0o644, null, null, 0, 0, 0, 0, null), /out of bounds/);
+    assert.throws(() => n.writeFileAt(dfd, 'a/b', 0o644, data, 0, 1, -1, -1, 0o644, null, null, 0, 0, 0, 0, null), /single path component/);
+    // the content's digest, from the same call, when asked for (the mtree's)
+    if (n.sha256Ready()) {
+      const digest = Buffer.alloc(40, 0xee);
+      n.writeFileAt(dfd, 'h', 0o644, data, 2, 11, -1, -1, 0o644, null, null, 0, 0, 0, 0, digest);
+      assert.equal(digest.toString('hex', 0, 32), createHash('sha256').update('hello world').digest('hex'));
+      assert.equal(digest.toString('hex', 32), 'ee'.repeat(8), 'nothing written past the 32 bytes');
+      const untouched = Buffer.alloc(32, 0xaa);
+      assert.throws(() => n.writeFileAt(dfd, 'exists', 0o644, data, 0, 1, -1, -1, 0o644, null, null, 0, 0, 0, 0, untouched), { code: 'EEXIST' });
+      assert.ok(untouched.equals(Buffer.alloc(32, 0xaa)), 'no digest for a file that was not written');
+      assert.throws(() => n.writeFileAt(dfd, 'i', 0o644, data, 0, 1, -1, -1, 0o644, null, null, 0, 0, 0, 0, Buffer.alloc(31)), /32 bytes/);
+      assert.equal(existsSync(join(sb.root, 'i')), false, 'a short digest buffer is refused before anything is created');
+    }
   } finally {
     n.close(dfd);
     sb.cleanup();

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileWriter } from '../../src/fs/file-writer.js';
@@ -118,6 +118,78 @@ test('file writer: a full file system is ENOSPC naming the file', { skip: !isRoo
   } finally {
     w.close();
     execFileSync('umount', [mnt]);
+    sb.cleanup();
+  }
+});
+
+/** Pieces of a file for the writer: [offset, bytes]; gaps between them are holes. */
+type Piece = [number, Buffer];
+
+const hashedCases: { name: string; size: number; pieces: Piece[] }[] = [
+  { name: 'one piece', size: 5, pieces: [[0, Buffer.from('hello')]] },
+  { name: 'many pieces past the arena', size: 9 * 1024 * 1024 + 3, pieces: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i): Piece => [i * 1024 * 1024, randomBytes(i === 9 ? 3 : 1024 * 1024)]) },
+  { name: 'holes inside', size: 3 * 1024 * 1024, pieces: [[0, Buffer.from('head')], [1024 * 1024, randomBytes(1000)], [3 * 1024 * 1024 - 4, Buffer.from('tail')]] },
+  { name: 'a hole at the start and at the end', size: 2 * 1024 * 1024 + 100, pieces: [[70_000, randomBytes(5000)]] },
+  { name: 'holes only', size: 1024 * 1024, pieces: [] },
+  { name: 'empty', size: 0, pieces: [] },
+];
+
+/** The file's content as a reader sees it: the pieces at their offsets, zeros elsewhere. */
+function logical(size: number, pieces: Piece[]): Buffer {
+  const b = Buffer.alloc(size);
+  for (const [at, data] of pieces) data.copy(b, at);
+  return b;
+}
+
+test('file writer: hashed files report the digest of their content, holes as zeros, at the drain after their finish', () => {
+  const sb = makeSandbox('writer-hash');
+  const got = new Map<number, string>();
+  const w = FileWriter.create((token, sha256) => {
+    assert.ok(!got.has(token), `token ${token} reported once`);
+    got.set(token, sha256);
+  });
+  assert.ok(w, 'OCIBUNDLE_THREADED_WRITES is not 0 here');
+  try {
+    const want = new Map<number, string>();
+    // two rounds with a drain between them (ids start again), unhashed files in between
+    for (const round of [0, 1]) {
+      for (const [i, c] of hashedCases.entries()) {
+        const token = 100 * round + i;
+        const fd = openSync(join(sb.root, `h${token}`), 'wx', 0o600);
+        const id = w.adopt(`h${token}`, token);
+        for (const [at, data] of c.pieces) w.write(fd, id, data, at);
+        const end = c.pieces.length === 0 ? 0 : c.pieces.at(-1)![0] + c.pieces.at(-1)![1].length;
+        w.finish(fd, id, meta(0o644, 1), end < c.size ? c.size : -1);
+        want.set(token, createHash('sha256').update(logical(c.size, c.pieces)).digest('hex'));
+        const plain = openSync(join(sb.root, `p${token}`), 'wx', 0o600);
+        const pid = w.adopt(`p${token}`);
+        w.write(plain, pid, Buffer.from('not hashed'), 0);
+        w.finish(plain, pid, meta(0o644, 1), -1);
+      }
+      assert.equal(got.size, round * hashedCases.length, 'nothing reported before the drain');
+      w.drain();
+      assert.equal(got.size, (round + 1) * hashedCases.length);
+    }
+    for (const [token, hex] of want) assert.equal(got.get(token), hex, `${hashedCases[token % 100]!.name} (token ${token})`);
+    for (const [i, c] of hashedCases.entries()) assert.ok(readFileSync(join(sb.root, `h${i}`)).equals(logical(c.size, c.pieces)), `${c.name}: content on disk`);
+  } finally {
+    w.close();
+    sb.cleanup();
+  }
+});
+
+test('file writer: content of a hashed file out of order is a failure (EINVAL, sha256) naming it', () => {
+  const sb = makeSandbox('writer-hash-order');
+  const w = FileWriter.create(() => assert.fail('no digest for a file whose content came out of order'))!;
+  try {
+    const fd = openSync(join(sb.root, 'f'), 'wx', 0o600);
+    const id = w.adopt('usr/f', 0);
+    w.write(fd, id, Buffer.from('second'), 100);
+    w.write(fd, id, Buffer.from('first'), 0);
+    w.finish(fd, id, meta(0o644, 1), -1);
+    assert.throws(() => w.drain(), (e: NodeJS.ErrnoException) => e.code === 'EINVAL' && e.syscall === 'sha256' && e.path === 'usr/f');
+  } finally {
+    w.close();
     sb.cleanup();
   }
 });
