@@ -2,13 +2,14 @@
 // dist/cli/ with esbuild, so a CLI run loads one module instead of dozens (Node 20 reads each
 // ES module through the thread pool). bin/ocibundle runs dist/cli/main.js; the warm overlay
 // path and the two worker threads get bundles of their own. yargs (help and errors only) and
-// ajv (the fallback when the compiled validators are missing; their runtime helpers) stay
-// external, required from node_modules when used; the compiled validators are inlined. The code
-// cache of the CLI's bundle is trained (scripts/train-cache.mjs). The library entry
-// dist/src/index.js is not touched.
+// ajv (the fallback when the compiled validators are missing) stay external, required from
+// node_modules when used; the compiled validators and ajv's runtime helpers they use are
+// inlined. The code caches of the CLI's bundle are trained (scripts/train-cache.mjs). The
+// library entry dist/src/index.js is not touched.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import vm from 'node:vm';
@@ -27,8 +28,17 @@ export const ENTRIES = {
 /** The bundles bin/ocibundle runs (the workers are started by file name, without a cache). */
 export const CACHED = ['main', 'overlay-warm'];
 
-/** The cached bundles whose cache comes from a training run (scripts/train-cache.mjs); the others hold the top level only. */
-export const TRAINED = ['main'];
+/**
+ * The caches of each cached bundle: NAME.cjs.cache, and NAME.cjs.SET.cache for a further set;
+ * trained by the set of scripts/train-cache.mjs of that name, or (null) the top level only.
+ * bin/ocibundle picks main's `unpack` cache for `unpack` and `raw unpack`, the other for the rest.
+ */
+export const CACHE_SETS = { main: ['main', 'unpack'], 'overlay-warm': [null] };
+
+/** The file of one cache of a bundle (`dist/cli/main.cjs` + `unpack` -> `dist/cli/main.cjs.unpack.cache`). */
+export function cacheFile(file, name, set) {
+  return set === null || set === name ? `${file}.cache` : `${file}.${set}.cache`;
+}
 
 /**
  * The compiled validators (scripts/gen-validators.mjs) inside the bundle: dist/src/compiled-validators.js,
@@ -38,6 +48,8 @@ export const TRAINED = ['main'];
 const inlineValidators = {
   name: 'inline-validators',
   setup(build) {
+    // their runtime helpers (ajv/dist/runtime/*, a few lines each) too: no node_modules lookup at run time
+    build.onResolve({ filter: /^ajv\/dist\/runtime\/[a-z0-9]+$/ }, (args) => ({ path: createRequire(join(root, 'package.json')).resolve(args.path) }));
     build.onLoad({ filter: /[\\/]dist[\\/]src[\\/]compiled-validators\.js$/ }, () => ({
       contents: [
         `export const COMPILED_VALIDATORS = { image: 'image/schemas/compiled.cjs', spec: 'spec/compiled.cjs' };`,
@@ -101,20 +113,26 @@ export function codeCache(file, text) {
 }
 
 /**
- * Writes `${file}.cache` (the build id, a newline, V8's data): trained for TRAINED bundles,
- * in a child process; when training fails (no dist/fixtures, a refusing file system) the
- * untrained cache is written with a note on stderr, which bin/ocibundle accepts the same way.
+ * Writes each cache of bundle `name` (the build id, a newline, V8's data): trained sets in a
+ * child process; when training fails (no dist/fixtures, a refusing file system) the untrained
+ * cache is written with a note on stderr, which bin/ocibundle accepts the same way.
  */
 export function writeCache(name, file, text) {
   const id = text.slice(0, text.indexOf('\n')).split(' ')[4];
-  const tmp = `${file}.cache.tmp`;
-  if (TRAINED.includes(name)) {
-    const r = spawnSync(process.execPath, [join(root, 'scripts/train-cache.mjs'), file, tmp], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-    if (r.status === 0) return renameSync(tmp, `${file}.cache`);
-    process.stderr.write(`bundle: ${name}: training the code cache failed, writing the untrained one: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}\n`);
+  for (const set of CACHE_SETS[name] ?? [null]) {
+    const out = cacheFile(file, name, set);
+    const tmp = `${out}.tmp`;
+    if (set !== null) {
+      const r = spawnSync(process.execPath, [join(root, 'scripts/train-cache.mjs'), file, set, tmp], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+      if (r.status === 0) {
+        renameSync(tmp, out);
+        continue;
+      }
+      process.stderr.write(`bundle: ${name}: training the ${set} code cache failed, writing the untrained one: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}\n`);
+    }
+    writeFileSync(tmp, Buffer.concat([Buffer.from(`${id}\n`), codeCache(file, text)]));
+    renameSync(tmp, out);
   }
-  writeFileSync(tmp, Buffer.concat([Buffer.from(`${id}\n`), codeCache(file, text)]));
-  renameSync(tmp, `${file}.cache`);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

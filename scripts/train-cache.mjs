@@ -1,8 +1,10 @@
 // The V8 code cache of a CLI bundle after a training run (called by scripts/bundle.mjs in a
 // child process, so the CLI's process state stays there): the bundle is compiled as
-// bin/ocibundle compiles it, its main() runs the typical command lines (--version, ls, stat,
-// unpack) on a small image built by fixtures/ in a temp dir, and the cache then holds the
-// functions those runs compiled, not only the top level. Usage: train-cache.mjs BUNDLE OUT.
+// bin/ocibundle compiles it, its main() runs one set of typical command lines on a small image
+// built by fixtures/ in a temp dir, and the cache then holds the functions those runs compiled,
+// not only the top level. Two sets, one cache each (V8 deserializes a whole cache at every
+// start, so each command family reads only its own): `main` (--version, ls, stat) and `unpack`.
+// Usage: train-cache.mjs BUNDLE SET OUT.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -17,10 +19,11 @@ export function wrap(text) {
   return `(function (exports, require, module, __filename, __dirname) {${text}\n})`;
 }
 
-/** The command lines a training run executes, over layout L (tag latest) into bundle B. */
-export function trainingLines(layout, bundleDir) {
-  return [['--version'], ['ls', '--layout', layout], ['stat', '--image', `${layout}:latest`], ['unpack', '--image', `${layout}:latest`, bundleDir]];
-}
+/** The command lines of each training set, over layout L (tag latest), unpacking into B. */
+export const TRAINING_SETS = {
+  main: (layout) => [['--version'], ['ls', '--layout', layout], ['stat', '--image', `${layout}:latest`]],
+  unpack: (layout, bundleDir) => [['unpack', '--image', `${layout}:latest`, bundleDir]],
+};
 
 /** A one-layer image like the small ones users unpack: dirs, files, a symlink, a hardlink, passwd/group. */
 async function writeTrainingImage(layout) {
@@ -40,8 +43,10 @@ async function writeTrainingImage(layout) {
   writeLayout(layout, { images: [{ tag: 'latest', layers: [layer], config: { config: { Env: ['PATH=/bin'], Cmd: ['sh'] } } }] });
 }
 
-/** Compiles and runs the bundle at `file`, runs the training lines, and writes the cache to `out`. */
-async function train(file, out) {
+/** Compiles and runs the bundle at `file`, runs the lines of training set `set`, and writes the cache to `out`. */
+async function train(file, set, out) {
+  const lines = TRAINING_SETS[set];
+  if (lines === undefined) throw new Error(`no training set ${set}`);
   const text = readFileSync(file, 'utf8');
   const id = text.slice(0, text.indexOf('\n')).split(' ')[4];
   const script = new vm.Script(wrap(text), { filename: file });
@@ -50,7 +55,7 @@ async function train(file, out) {
   const dir = mkdtempSync(join(tmpdir(), 'ocibundle-train-'));
   try {
     await writeTrainingImage(join(dir, 'layout'));
-    for (const line of trainingLines(join(dir, 'layout'), join(dir, 'bundle'))) {
+    for (const line of lines(join(dir, 'layout'), join(dir, 'bundle'))) {
       const status = await module.exports.main(line);
       if (status !== 0) throw new Error(`training run \`${line.join(' ')}\` exited ${status}`);
     }
@@ -61,9 +66,9 @@ async function train(file, out) {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const [file, out] = process.argv.slice(2).map((p) => resolve(p));
+  const [bundle, set, output] = process.argv.slice(2);
   try {
-    await train(file, out);
+    await train(resolve(bundle), set, resolve(output));
   } catch (e) {
     // one line for scripts/bundle.mjs's note
     process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);

@@ -3,9 +3,9 @@
 // (O_CREAT|O_EXCL|O_NOFOLLOW, or mkdir) so a name planted in advance is never opened, and
 // the clearing of temps whose owner process is gone. Never deletes a name it did not parse.
 import { closeSync, constants as C, mkdirSync, openSync, promises as fsp } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { assertReplaceable } from './guard.js';
+import { nodeCrypto } from './lazy-builtins.js';
 import { pidAlive } from './owner.js';
 
 /** Open flags of every temp file: exclusive creation that never follows a planted symlink. */
@@ -18,7 +18,7 @@ const ATTEMPTS = 16;
 /** A fresh temp name (no directory) of `kind`, owned by this process. */
 export function tempName(kind: string): string {
   if (!KIND_RE.test(kind)) throw new Error(`bad temp kind ${JSON.stringify(kind)}`);
-  return `.ocibundle-${kind}-${process.pid}-${randomBytes(8).toString('hex')}.tmp`;
+  return `.ocibundle-${kind}-${process.pid}-${nodeCrypto().randomBytes(8).toString('hex')}.tmp`;
 }
 
 /** The kind and owner pid of a temp name this module made, else undefined. */

@@ -1,8 +1,9 @@
 // Digests: parsing and validation of `algorithm:hex` strings (sha256, sha512 only) and the
 // blob path they map to. A digest is validated here BEFORE any path is built from it; this
 // module never touches the file system.
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { OciBundleError } from '../errors.js';
+import { nodeCrypto } from '../host/lazy-builtins.js';
 
 export type DigestAlgorithm = 'sha256' | 'sha512';
 
@@ -39,10 +40,10 @@ export function blobRelPath(digest: string): string {
 }
 
 export function newHash(algorithm: DigestAlgorithm): Hash {
-  return createHash(algorithm);
+  return nodeCrypto().createHash(algorithm);
 }
 
 /** The digest of some bytes, `sha256:` by default. */
 export function digestOf(bytes: Uint8Array, algorithm: DigestAlgorithm = 'sha256'): string {
-  return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
+  return `${algorithm}:${nodeCrypto().createHash(algorithm).update(bytes).digest('hex')}`;
 }

@@ -1,7 +1,7 @@
 // Small file-system helpers for the directory store: no-follow reads of regular files with a
 // size cap, atomic replacement (exclusive temp file, fsync, rename, fsync dir) and owner
 // matching. Knows nothing of OCI documents.
-import { constants as C, promises as fsp } from 'node:fs';
+import { closeSync, constants as C, fstatSync, openSync, promises as fsp, readSync } from 'node:fs';
 import { OciBundleError } from '../errors.js';
 import { createTempFile } from '../host/temp.js';
 
@@ -20,11 +20,16 @@ export async function statStamp(path: string): Promise<string | undefined> {
   }
 }
 
-/** Reads a regular file without following a final symlink; ELIMIT beyond `cap` bytes. */
+/**
+ * Reads a regular file without following a final symlink; ELIMIT beyond `cap` bytes. Its calls
+ * are synchronous: the files are small (oci-layout, index.json), and four thread-pool round
+ * trips cost more than the reads (for `ls` they were the only use of libuv's pool). O_NONBLOCK
+ * keeps a FIFO from blocking the open; anything but a regular file is refused before a read.
+ */
 export async function readRegularFile(path: string, cap: number, what: string, onStamp?: (stamp: string) => void): Promise<Buffer> {
-  const fh = await fsp.open(path, OPEN_RO);
+  const fd = openSync(path, OPEN_RO);
   try {
-    const big = await fh.stat({ bigint: true });
+    const big = fstatSync(fd, { bigint: true });
     onStamp?.(stampOf(big));
     const st = { isFile: () => big.isFile(), size: Number(big.size) };
     if (!st.isFile()) throw new OciBundleError('EBADLAYOUT', `${what} ${path} is not a regular file`);
@@ -32,14 +37,14 @@ export async function readRegularFile(path: string, cap: number, what: string, o
     const buf = Buffer.allocUnsafe(st.size + 1);
     let n = 0;
     for (;;) {
-      const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
+      const bytesRead = readSync(fd, buf, n, buf.length - n, null);
       if (bytesRead === 0) break;
       n += bytesRead;
       if (n > st.size) throw new OciBundleError('EBADLAYOUT', `${what} ${path} grew while being read`);
     }
     return buf.subarray(0, n);
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 

@@ -3,7 +3,7 @@
 // ends the stream, other trailing bytes fail. zstd through the addon's libzstd, else zlib's
 // own decoder when Node has it, else the `zstd` binary, else fzstd (pure JS).
 // Every stream error becomes OciBundleError('ECOMPRESS'). Knows nothing of tar or digests.
-import { childProcess } from '../host/child-process.js';
+import { childProcess } from '../host/lazy-builtins.js';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { Duplex, PassThrough, Transform } from 'node:stream';

@@ -2,7 +2,7 @@
 // through the addon, one "lowerdir+" per layer (Linux 6.8+), so neither the one-page option
 // limit nor a working directory is involved. Reports false where the kernel lacks that API
 // (the caller falls back to mount(8)); any other refusal is EIO with the kernel's own message.
-import { childProcess } from '../host/child-process.js';
+import { childProcess } from '../host/lazy-builtins.js';
 import { OciBundleError } from '../errors.js';
 import { native } from '../fs/native.js';
 

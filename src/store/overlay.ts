@@ -3,7 +3,7 @@
 // BUNDLE/rootfs with the kernel's overlayfs (root; the new mount API, else mount(8) with lower
 // dirs named by short links in STORE/l so long stacks fit the one-page option limit) or
 // fuse-overlayfs (rootless).
-import { childProcess } from '../host/child-process.js';
+import { childProcess } from '../host/lazy-builtins.js';
 import { chmodSync, closeSync, existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeSync } from 'node:fs';
 import { createTempFileSync } from '../host/temp.js';
 import { dirname, join, resolve } from 'node:path';

@@ -1,10 +1,10 @@
 // The bundled CLI (dist/cli, scripts/bundle.mjs) is the real CLI and current: its files equal a
 // fresh bundle of today's dist/src, bin/ocibundle runs it with its code cache, it answers a
 // table of command lines exactly as the compiled modules do (OCIBUNDLE_UNBUNDLED=1), and from
-// a package holding only the launcher, the bundles (the compiled validators inlined), ajv's
-// runtime helpers and the addon it still finds its worker threads (pipeline and store), the addon
-// and the validators. The main bundle's cache is trained (scripts/train-cache.mjs), with a
-// fallback to the untrained cache when training fails.
+// a package holding only the launcher, the bundles (the compiled validators and ajv's runtime
+// helpers inlined) and the addon it still finds its worker threads (pipeline and store), the addon
+// and the validators. The main bundle's two caches are trained (scripts/train-cache.mjs), with a
+// fallback to untrained caches when training fails; `unpack` uses the one trained on unpacks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -21,7 +21,8 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 interface BundleScript {
   bundles(): Promise<Map<string, string>>;
   CACHED: string[];
-  TRAINED: string[];
+  CACHE_SETS: Record<string, (string | null)[]>;
+  cacheFile(file: string, name: string, set: string | null): string;
   codeCache(file: string, text: string): Buffer;
   writeCache(name: string, file: string, text: string): void;
 }
@@ -38,33 +39,41 @@ test('dist/cli is what scripts/bundle.mjs makes of dist/src now, with matching c
       assert.ok(onDisk === text, `${rel} is stale: run npm run build:ts`);
       const id = /^\/\/ ocibundle \S+ build ([0-9a-f]{64}) /.exec(text)?.[1];
       assert.ok(id !== undefined, 'line 1 carries the build id');
-      if (script.CACHED.some((n) => rel === `dist/cli/${n}.cjs`)) {
-        assert.equal(readFileSync(join(ROOT, `${rel}.cache`)).toString('latin1', 0, 65), `${id}\n`, 'the cache names the same build');
+      const name = script.CACHED.find((n) => rel === `dist/cli/${n}.cjs`);
+      for (const set of name === undefined ? [] : script.CACHE_SETS[name]!) {
+        const cache = script.cacheFile(join(ROOT, rel), name!, set);
+        assert.equal(readFileSync(cache).toString('latin1', 0, 65), `${id}\n`, `${cache} names the same build`);
       }
     });
   }
 });
 
-test('the main code cache is trained: it holds what the training commands compiled, and falls back when training fails', async (t) => {
+test('the main code caches are trained, one per command family, and fall back when training fails', async (t) => {
   const script = await bundleScript();
-  assert.deepEqual(script.TRAINED, ['main']);
+  assert.deepEqual(script.CACHE_SETS['main'], ['main', 'unpack']);
   const file = join(ROOT, 'dist/cli/main.cjs');
   const text = readFileSync(file, 'utf8');
   const untrained = script.codeCache(file, text).length;
-  const onDisk = readFileSync(`${file}.cache`).length - 65;
-  // printed for the record: the trained cache holds the functions of ls, stat and unpack besides the top level
-  t.diagnostic(`main.cjs.cache: ${onDisk} bytes trained, ${untrained} bytes of top level only`);
-  assert.ok(onDisk > 2 * untrained, `trained cache ${onDisk} bytes vs ${untrained} untrained`);
+  for (const set of ['main', 'unpack']) {
+    const size = readFileSync(script.cacheFile(file, 'main', set)).length - 65;
+    // printed for the record: a trained cache holds the functions its commands compiled besides the top level
+    t.diagnostic(`main.cjs ${set} cache: ${size} bytes trained, ${untrained} bytes of top level only`);
+    assert.ok(size > 1.5 * untrained, `${set}: trained cache ${size} bytes vs ${untrained} untrained`);
+  }
   const dir = scratchDir('cli-bundle-train');
   try {
     // V8's verdict on a cache for a file, compiled the way bin/ocibundle compiles it
     const checker = join(dir, 'check.cjs');
-    writeFileSync(checker, `const vm = require('node:vm'); const fs = require('node:fs'); const [f] = process.argv.slice(2);
-const s = new vm.Script('(function (exports, require, module, __filename, __dirname) {' + fs.readFileSync(f, 'utf8') + '\\n})', { filename: f, cachedData: fs.readFileSync(f + '.cache').subarray(65) });
+    writeFileSync(checker, `const vm = require('node:vm'); const fs = require('node:fs'); const [f, c] = process.argv.slice(2);
+const s = new vm.Script('(function (exports, require, module, __filename, __dirname) {' + fs.readFileSync(f, 'utf8') + '\\n})', { filename: f, cachedData: fs.readFileSync(c).subarray(65) });
 process.stdout.write(s.cachedDataRejected ? 'rejected' : 'accepted');\n`);
-    const cases: { name: string; body: string; note: RegExp | null }[] = [
-      { name: 'a bundle whose main() succeeds: trained, no note', body: 'exports.main = async () => 0;', note: null },
-      { name: 'a bundle whose main() fails: the untrained cache, with a note', body: 'exports.main = async () => 3;', note: /^bundle: main: training the code cache failed, writing the untrained one: .*exited 3/m },
+    const cases: { name: string; body: string; notes: RegExp[] }[] = [
+      { name: 'a bundle whose main() succeeds: both caches trained, no note', body: 'exports.main = async () => 0;', notes: [] },
+      {
+        name: 'a bundle whose main() fails: untrained caches, a note for each',
+        body: 'exports.main = async () => 3;',
+        notes: [/^bundle: main: training the main code cache failed, writing the untrained one: training run `--version` exited 3$/m, /^bundle: main: training the unpack code cache failed, writing the untrained one: training run `unpack .*` exited 3$/m],
+      },
     ];
     for (const [i, c] of cases.entries()) {
       await t.test(c.name, () => {
@@ -75,13 +84,15 @@ process.stdout.write(s.cachedDataRejected ? 'rejected' : 'accepted');\n`);
         // in a child: writeCache reports on this process's stderr
         const r = spawnSync(process.execPath, ['--input-type=module', '-e', `const s = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'scripts/bundle.mjs')).href)}); s.writeCache('main', ${JSON.stringify(f)}, ${JSON.stringify(body)});`], { encoding: 'utf8' });
         assert.equal(r.status, 0, r.stderr);
-        const cache = readFileSync(`${f}.cache`);
-        assert.equal(cache.toString('latin1', 0, 65), `${id}\n`);
-        if (c.note) assert.match(r.stderr, c.note);
-        else assert.equal(r.stderr, '');
-        // either cache is one V8 accepts for this source
-        const v = spawnSync(process.execPath, [checker, f], { encoding: 'utf8' });
-        assert.equal(v.stdout, 'accepted', v.stderr);
+        assert.equal(r.stderr.split('\n').filter(Boolean).length, c.notes.length, r.stderr);
+        for (const n of c.notes) assert.match(r.stderr, n);
+        for (const set of ['main', 'unpack']) {
+          const cache = script.cacheFile(f, 'main', set);
+          assert.equal(readFileSync(cache).toString('latin1', 0, 65), `${id}\n`);
+          // either cache is one V8 accepts for this source
+          const v = spawnSync(process.execPath, [checker, f, cache], { encoding: 'utf8' });
+          assert.equal(v.stdout, 'accepted', v.stderr);
+        }
       });
     }
   } finally {
@@ -89,11 +100,31 @@ process.stdout.write(s.cachedDataRejected ? 'rejected' : 'accepted');\n`);
   }
 });
 
-test('bin/ocibundle runs the bundle with its code cache', () => {
-  const r = runCli(['--version'], { env: { ...process.env, OCIBUNDLE_TEST_CODE_CACHE: '1' } });
-  assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stderr, 'code cache main: used\n');
-  assert.equal(r.stdout, `${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n`);
+test('bin/ocibundle runs the bundle with the code cache of the command family', async (t) => {
+  const dir = scratchDir('cli-bundle-cache');
+  try {
+    const layout = join(dir, 'layout');
+    writeLayout(layout, { images: [{ tag: 'latest', layers: [gzip(makeTar([{ name: 'etc/', type: 'dir' }, { name: 'etc/passwd', content: 'root:x:0:0::/root:/bin/sh\n' }]))], config: { config: { Cmd: ['/bin/sh'] } } }] });
+    const version = `${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n`;
+    const rootless = process.getuid?.() === 0 ? [] : ['--rootless'];
+    const cases: [string, string[], string, string | null][] = [
+      ['--version', ['--version'], 'main', version],
+      ['ls', ['ls', '--layout', layout], 'main', 'latest\n'],
+      ['unpack', ['unpack', ...rootless, '--image', layout, join(dir, 'b1')], 'main.unpack', ''],
+      ['raw unpack', ['raw', 'unpack', ...rootless, '--image', layout, join(dir, 'b2')], 'main.unpack', ''],
+      ['ls --help (yargs)', ['ls', '--help'], 'main', null],
+    ];
+    for (const [name, args, cache, stdout] of cases) {
+      await t.test(name, () => {
+        const r = runCli(args, { env: { ...process.env, OCIBUNDLE_TEST_CODE_CACHE: '1' } });
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stderr, `code cache ${cache}: used\n`);
+        if (stdout !== null) assert.equal(r.stdout, stdout);
+      });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 /** This process's environment without OCIBUNDLE_UNBUNDLED: the launcher picks the bundle. */
@@ -187,8 +218,8 @@ test('from a package of only the launcher, the bundles, the validators and the a
   const dir = scratchDir('cli-bundle-pkg');
   try {
     const pkg = join(dir, 'pkg');
-    // the compiled validators are inside the bundle; they require ajv's small runtime helpers (ajv/dist/runtime), nothing else of node_modules
-    const files = ['package.json', 'bin', 'dist/cli', 'native/build/Release/ocibundle_native.node', 'node_modules/ajv/package.json', 'node_modules/ajv/dist/runtime'];
+    // the compiled validators and the ajv runtime helpers they use are inside the bundle: nothing of node_modules
+    const files = ['package.json', 'bin', 'dist/cli', 'native/build/Release/ocibundle_native.node'];
     for (const f of files) {
       mkdirSync(join(pkg, f, '..'), { recursive: true });
       cpSync(join(ROOT, f), join(pkg, f), { recursive: true });
@@ -201,7 +232,7 @@ test('from a package of only the launcher, the bundles, the validators and the a
     await t.test('unpack (layer worker, addon, image and runtime-config validators)', () => {
       const r = cli(['unpack', '--rootless', '--image', layout, join(dir, 'b1')], { OCIBUNDLE_TEST_CODE_CACHE: '1' });
       assert.equal(r.status, 0, r.stderr);
-      assert.equal(r.stderr, 'code cache main: used\n');
+      assert.equal(r.stderr, 'code cache main.unpack: used\n');
       assert.ok(readFileSync(join(dir, 'b1/rootfs/big')).equals(big));
       assert.equal((JSON.parse(readFileSync(join(dir, 'b1/config.json'), 'utf8')) as { root: { path: string } }).root.path, 'rootfs');
     });

@@ -33,7 +33,7 @@ test('young generation of the CLI process', async (t) => {
     const rootless = isRoot() ? [] : ['--rootless'];
     const MiB = 1024 * 1024;
     const table: [string, string[], (bytes: number) => boolean, string, RegExp][] = [
-      ['unpack through the layer worker', [BIN, 'unpack', ...rootless, '--image', join(dir, 'img'), join(dir, 'bundle')], (b) => b <= 4 * MiB, 'at most 4 MiB', /^code cache main: used$/m],
+      ['unpack through the layer worker', [BIN, 'unpack', ...rootless, '--image', join(dir, 'img'), join(dir, 'bundle')], (b) => b <= 4 * MiB, 'at most 4 MiB', /^code cache main\.unpack: used$/m],
       ['plain node (control: the probe grows an unchecked young generation)', ['-e', '0'], (b) => b > 8 * MiB, 'over 8 MiB', /^$/],
     ];
     for (const [name, args, ok, want, stderr] of table) {
