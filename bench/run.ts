@@ -231,11 +231,12 @@ async function inprocRun(image: string, out: string, n: number): Promise<(Inproc
 }
 
 function renderInproc(rows: readonly InprocRow[]): string {
-  const mb = (v: number): string => v.toFixed(1);
+  const mb = (v: readonly number[]): string => v.map((x) => x.toFixed(1)).join(' / ');
+  const at = rows[0]?.marks.join(' / ') ?? '10 / 100 / N/2 / N';
   return [
-    '| fs | unpack() calls | median ms per bundle | p10-p90 ms | heap MB after 10 / after all (after GC) | RSS MB after 10 / after all | load |',
+    `| fs | unpack() calls | median ms per bundle | p10-p90 ms | heap MB after ${at} bundles (after GC) | RSS MB after ${at} | load |`,
     '|---|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.where} | ${r.n} | ${r.medianMs.toFixed(1)} | ${r.p10Ms.toFixed(1)}-${r.p90Ms.toFixed(1)} | ${mb(r.heapMb.after10)} / ${mb(r.heapMb.afterAll)} | ${mb(r.rssMb.after10)} / ${mb(r.rssMb.afterAll)} | ${r.load.toFixed(1)} |`),
+    ...rows.map((r) => `| ${r.where} | ${r.n} | ${r.medianMs.toFixed(1)} | ${r.p10Ms.toFixed(1)}-${r.p90Ms.toFixed(1)} | ${mb(r.heapMb)} | ${mb(r.rssMb)} | ${r.load.toFixed(1)} |`),
   ].join('\n');
 }
 
