@@ -101,6 +101,8 @@ export async function bundles() {
   for (const f of result.outputFiles) {
     // bin/ocibundle runs a bundle as a vm.Script, where import() needs an experimental flag
     if (/\bimport\(/.test(f.text)) throw new Error(`${f.path}: dynamic import() of an external module (require it instead)`);
+    // bin/ocibundle reads a bundle as latin1 (esbuild's default charset escapes all else)
+    if (/[^\x00-\x7f]/.test(f.text)) throw new Error(`${f.path}: a non-ASCII character in the bundle`);
     const id = createHash('sha256').update(f.text).digest('hex');
     out.set(f.path.slice(root.length).replace(/^\//, ''), `// ocibundle ${version} build ${id} (scripts/bundle.mjs from dist/src; do not edit)\n${f.text}`);
   }

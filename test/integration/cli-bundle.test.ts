@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -107,8 +107,9 @@ test('bin/ocibundle runs the bundle with the code cache of the command family', 
     writeLayout(layout, { images: [{ tag: 'latest', layers: [gzip(makeTar([{ name: 'etc/', type: 'dir' }, { name: 'etc/passwd', content: 'root:x:0:0::/root:/bin/sh\n' }]))], config: { config: { Cmd: ['/bin/sh'] } } }] });
     const version = `${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n`;
     const rootless = process.getuid?.() === 0 ? [] : ['--rootless'];
-    const cases: [string, string[], string, string | null][] = [
-      ['--version', ['--version'], 'main', version],
+    const cases: [string, string[], string | null, string | null][] = [
+      ['--version: answered by the launcher, no bundle loaded', ['--version'], null, version],
+      ['-v: the same', ['-v'], null, version],
       ['ls', ['ls', '--layout', layout], 'main', 'latest\n'],
       ['unpack', ['unpack', ...rootless, '--image', layout, join(dir, 'b1')], 'main.unpack', ''],
       ['raw unpack', ['raw', 'unpack', ...rootless, '--image', layout, join(dir, 'b2')], 'main.unpack', ''],
@@ -118,12 +119,34 @@ test('bin/ocibundle runs the bundle with the code cache of the command family', 
       await t.test(name, () => {
         const r = runCli(args, { env: { ...process.env, OCIBUNDLE_TEST_CODE_CACHE: '1' } });
         assert.equal(r.status, 0, r.stderr);
-        assert.equal(r.stderr, `code cache ${cache}: used\n`);
+        assert.equal(r.stderr, cache === null ? '' : `code cache ${cache}: used\n`);
         if (stdout !== null) assert.equal(r.stdout, stdout);
       });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--version from the launcher: the version, and the CLI\'s own report when stdout fails', async (t) => {
+  const version = `${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n`;
+  const sh = (line: string) => spawnSync('bash', ['-c', line], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, OCIBUNDLE_TEST_CODE_CACHE: '1' } });
+  const node = `'${process.execPath}' '${BIN}'`;
+  const cases: { name: string; line: string; status: number; stdout: string; stderr: string; skip?: string | false }[] = [
+    { name: '--version to a pipe', line: `${node} --version | cat`, status: 0, stdout: version, stderr: '' },
+    { name: '-v run as a program', line: `'${BIN}' -v`, status: 0, stdout: version, stderr: '' },
+    { name: '--version --json: not alone, the CLI answers', line: `${node} --version --json`, status: 0, stdout: version, stderr: 'code cache main: used\n' },
+    // reading end gone before node writes: EPIPE, then the CLI's quiet 141
+    { name: 'a closed pipe: 141 from the CLI, no message', line: `set -o pipefail; ${node} --version | (exec 0<&-; exit 0)`, status: 141, stdout: '', stderr: 'code cache main: used\n' },
+    { name: '> /dev/full: the CLI\'s one ENOSPC line', line: `${node} --version > /dev/full`, status: 6, stdout: '', stderr: 'code cache main: used\nocibundle: ENOSPC: cannot write to standard output: no space left on device (write)\n', skip: existsSync('/dev/full') ? false : 'no /dev/full' },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, { skip: c.skip ?? false }, () => {
+      const r = sh(c.line);
+      assert.equal(r.status, c.status, r.stderr);
+      assert.equal(r.stdout, c.stdout);
+      assert.equal(r.stderr, c.stderr);
+    });
   }
 });
 
@@ -246,11 +269,11 @@ test('from a package of only the launcher, the bundles, the validators and the a
       const cache = join(pkg, 'dist/cli/main.cjs.cache');
       const bytes = readFileSync(cache);
       writeFileSync(cache, Buffer.concat([Buffer.from(`${'0'.repeat(64)}\n`), bytes.subarray(65)]));
-      const r = cli(['--version'], { OCIBUNDLE_TEST_CODE_CACHE: '1' });
+      const r = cli(['ls', '--layout', layout], { OCIBUNDLE_TEST_CODE_CACHE: '1' });
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.stderr, 'code cache main: none\n');
       writeFileSync(cache, Buffer.concat([bytes.subarray(0, 65), Buffer.from('not a v8 code cache')]));
-      const r2 = cli(['--version'], { OCIBUNDLE_TEST_CODE_CACHE: '1' });
+      const r2 = cli(['ls', '--layout', layout], { OCIBUNDLE_TEST_CODE_CACHE: '1' });
       assert.equal(r2.status, 0, r2.stderr);
       assert.equal(r2.stderr, 'code cache main: rejected\n');
     });
