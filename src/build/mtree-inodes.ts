@@ -3,7 +3,7 @@
 // its (mode, uid, gid, tar_time), interned since most objects share a few; side maps for the
 // few with a link target or xattrs. entry() turns a slot back into an MtreeEntry with exactly
 // the keywords the recorder set.
-import { grown } from '../layer/path-table.js';
+import { grown, release } from '../layer/path-table.js';
 import type { MtreeEntry, MtreeType } from './mtree-spec.js';
 
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -95,6 +95,7 @@ export class Inodes {
       if ((slot + 1) * 32 > this.digests.length) {
         const b = Buffer.alloc(this.digests.length * 2);
         this.digests.copy(b);
+        release(this.digests);
         this.digests = b;
       }
       this.dig[o] = slot;

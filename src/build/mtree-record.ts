@@ -46,11 +46,7 @@ export class MtreeRecorder implements ApplyObserver, MtreeModel {
   }
 
   private setObj(id: number, o: number): void {
-    if (id >= this.objOf.length) {
-      const n = grown(this.objOf, id + 1);
-      n.fill(-1, this.objOf.length);
-      this.objOf = n;
-    }
+    this.objOf = grown(this.objOf, id + 1, -1);
     this.objOf[id] = o;
   }
 

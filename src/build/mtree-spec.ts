@@ -85,8 +85,37 @@ function byName(a: [string, unknown], b: [string, unknown]): number {
   return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 }
 
-/** Pieces of text are handed out once they pass this size: small, so the strings of a piece die young. */
+/** Pieces of text are handed out once they pass this size. */
 const PIECE = 64 * 1024;
+
+/**
+ * The text being formatted, as bytes in one reused buffer: each line's short string dies at
+ * once (a string built up with += would live, and be promoted, until its piece is handed out).
+ * Everything written is ASCII (vis() escapes the rest), so latin1 is byte for byte the text.
+ */
+class PieceBuffer {
+  private b = Buffer.allocUnsafe(2 * PIECE);
+  private n = 0;
+
+  get full(): boolean {
+    return this.n >= PIECE;
+  }
+
+  add(s: string): void {
+    if (this.n + s.length > this.b.length) {
+      const b = Buffer.allocUnsafe(Math.max(2 * this.b.length, this.n + s.length));
+      this.b.copy(b, 0, 0, this.n);
+      this.b = b;
+    }
+    this.n += this.b.write(s, this.n, 'latin1');
+  }
+
+  take(): string {
+    const s = this.b.toString('latin1', 0, this.n);
+    this.n = 0;
+    return s;
+  }
+}
 
 /**
  * The text of an mtree, in pieces (join or write them in order, as they are made): the
@@ -98,38 +127,38 @@ export function* formatMtree<H>(tree: Mtree | MtreeSource<H>, header: { tree: st
   yield `#          date: ${header.date.toUTCString()}\n#      keywords: ${KEYWORDS}\n\n`;
   const src = (tree instanceof Map ? mapSource(tree) : tree) as MtreeSource<unknown>;
   if (src.root === null) return;
-  let buf = '';
+  const buf = new PieceBuffer();
   // an explicit stack instead of recursion: [handle, path, depth] of directories still to write, then their '..'
   type Step = { h: unknown; path: string; depth: number } | null;
   const stack: Step[] = [{ h: src.root, path: '.', depth: 0 }];
   while (stack.length > 0) {
     const step = stack.pop()!;
     if (step === null) {
-      buf += '..\n';
+      buf.add('..\n');
       continue;
     }
     const { h, path, depth } = step;
-    if (depth > 0) buf += '\n';
-    buf += `# ${vis(path)}\n${path === '.' ? '.' : vis(path.slice(path.lastIndexOf('/') + 1))}${formatKeywords(src.entry(h))}\n`;
+    if (depth > 0) buf.add('\n');
+    buf.add(`# ${vis(path)}\n${path === '.' ? '.' : vis(path.slice(path.lastIndexOf('/') + 1))}${formatKeywords(src.entry(h))}\n`);
     const kids = src.children(h).sort(byName);
     const pad = ' '.repeat(4 * (depth + 1));
     const subdirs: [string, unknown][] = [];
     for (const k of kids) {
       if (src.isDir(k[1])) subdirs.push(k);
-      else buf += `${pad}${vis(k[0])}${formatKeywords(src.entry(k[1]))}\n`;
+      else {
+        buf.add(`${pad}${vis(k[0])}${formatKeywords(src.entry(k[1]))}\n`);
+        if (buf.full) yield buf.take();
+      }
     }
-    if (buf.length > PIECE) {
-      yield buf;
-      buf = '';
-    }
+    if (buf.full) yield buf.take();
     if (depth > 0) stack.push(null);
     for (let i = subdirs.length - 1; i >= 0; i--) {
       const [name, c] = subdirs[i]!;
       stack.push({ h: c, path: path === '.' ? name : `${path}/${name}`, depth: depth + 1 });
     }
   }
-  buf += '\n..\n';
-  yield buf;
+  buf.add('\n..\n');
+  yield buf.take();
 }
 
 function bad(line: number, why: string): OciBundleError {

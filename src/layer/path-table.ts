@@ -9,14 +9,25 @@ const WIDE = 0x8000;
 /** The root '.' is always node 0. */
 export const ROOT = 0;
 
-/** `a`, or a copy at least `need` long (doubling), for arrays indexed by node id. */
-export function grown<T extends Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array>(a: T, need: number): T {
+/**
+ * `a`, or a copy at least `need` long (doubling; new slots 0, or `fill`), for arrays indexed by
+ * node id. The old array is released at once (detached: it must not be used again), so its
+ * memory goes at the next young collection, not after the major one a big model waits for.
+ */
+export function grown<T extends Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array>(a: T, need: number, fill = 0): T {
   if (need <= a.length) return a;
   let n = a.length;
   while (n < need) n *= 2;
   const b = new (a.constructor as new (n: number) => T)(n);
   b.set(a);
+  if (fill !== 0) b.fill(fill, a.length);
+  release(a);
   return b;
+}
+
+/** Detaches a typed array's buffer, so the memory is freed as soon as a young GC runs. */
+export function release(a: ArrayBufferView): void {
+  if (a.buffer instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength) structuredClone(a.buffer, { transfer: [a.buffer] });
 }
 
 export class PathTable {
@@ -145,9 +156,7 @@ export class PathTable {
     const id = this.count++;
     if (id >= this.parents.length) {
       this.parents = grown(this.parents, id + 1);
-      const fc = grown(this.firstChild, id + 1);
-      fc.fill(NONE, this.firstChild.length);
-      this.firstChild = fc;
+      this.firstChild = grown(this.firstChild, id + 1, NONE);
       this.nextSibling = grown(this.nextSibling, id + 1);
       this.nameStart = grown(this.nameStart, id + 1);
       this.nameLen = grown(this.nameLen, id + 1);
@@ -197,7 +206,9 @@ export class PathTable {
   }
 
   private rehash(): void {
-    this.slots = new Int32Array(this.slots.length * 2);
+    const n = this.slots.length * 2;
+    release(this.slots);
+    this.slots = new Int32Array(n);
     for (let id = 1; id < this.count; id++) this.place(id, this.storedHash(id));
   }
 }

@@ -74,6 +74,26 @@ test('our output parses back to the same model', () => {
   assert.deepEqual(again, m);
 });
 
+test('large trees come out in pieces of about 64 KiB, byte for byte the same text', () => {
+  const file = (i: number) => ({ type: 'file' as const, mode: 0o644, uid: i % 7, gid: 0, size: i, tarTime: 1600000000 + i, sha256: i.toString(16).padStart(64, '0'), xattrs: new Map<string, string>() });
+  const m: Mtree = new Map([['.', { type: 'dir', mode: 0o755, uid: 0, gid: 0, xattrs: new Map() }]]);
+  // one directory of 3000 files (pieces end inside it), then 40 small ones, and odd names
+  for (let i = 0; i < 3000; i++) m.set(`big/f${i}`, file(i));
+  m.set('big', { type: 'dir', mode: 0o755, uid: 0, gid: 0, xattrs: new Map() });
+  for (let d = 0; d < 40; d++) {
+    m.set(`d${d}`, { type: 'dir', mode: 0o700, uid: d, gid: d, xattrs: new Map([['user.k', 'dg==']]) });
+    for (let i = 0; i < 30; i++) m.set(`d${d}/n ${i}\\ é*`, file(i));
+  }
+  const pieces = [...formatMtree(m, { tree: '/x/rootfs', date: new Date(0) })];
+  const text = pieces.join('');
+  assert.ok(pieces.length > 4, `${pieces.length} pieces`);
+  for (const p of pieces) assert.ok(p.length < 64 * 1024 + 512, `a piece of ${p.length} characters`);
+  assert.ok(/^[\x0a\x20-\x7e]*$/.test(text), 'the text is ASCII');
+  assert.deepEqual(parseMtree(text), m);
+  // the same text as formatting the same tree again (nothing kept between runs)
+  assert.equal([...formatMtree(m, { tree: '/x/rootfs', date: new Date(0) })].join(''), text);
+});
+
 const hostile: [string, string][] = [
   ['no root entry', 'a size=1 type=file\n'],
   ['dot-dot name', '. type=dir\n.. type=file\n'.replace('.. type=file', '\\056\\056 type=file')],

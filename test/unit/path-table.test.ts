@@ -1,9 +1,10 @@
 // The interned path table of the applier and the mtree recorder: ids are stable, lookups are
 // exact (no false hit for a name of the same hash, parent or length), children and subtrees
-// are complete, and it grows past its first arrays and hash table.
+// are complete, and it grows past its first arrays and hash table. grown() keeps contents,
+// fills new slots, and releases (detaches) the old array so its memory goes at once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PathTable, ROOT } from '../../src/layer/path-table.js';
+import { grown, PathTable, release, ROOT } from '../../src/layer/path-table.js';
 
 test('PathTable interns paths and their ancestors', async (t) => {
   const cases: [string, string[], string, string][] = [
@@ -68,4 +69,45 @@ test('PathTable children and subtrees', () => {
   // parents come before their children
   assert.ok(below.indexOf('a/b') < below.indexOf('a/b/c') && below.indexOf('a/b') < below.indexOf('a/b/d'));
   assert.deepEqual([...below].sort(), ['a/b', 'a/b/c', 'a/b/d', 'a/e']);
+});
+
+test('grown: contents kept, new slots filled, the old array released', async (t) => {
+  const cases: [string, Int32Array | Uint8Array | Float64Array | Uint16Array, number, number, number][] = [
+    // name, array, need, fill, expected new length
+    ['Int32 filled with -1', Int32Array.from([5, -6, 7, 8]), 5, -1, 8],
+    ['Uint8 zeroed', Uint8Array.from([1, 2, 3, 4]), 9, 0, 16],
+    ['Float64 past a doubling', Float64Array.from([0.5, NaN]), 3, 0, 4],
+    ['Uint16 filled', Uint16Array.from([9, 9]), 3, 0xffff, 4],
+  ];
+  for (const [name, a, need, fill, len] of cases) {
+    await t.test(name, () => {
+      const before = Array.from(a);
+      const b = grown(a, need, fill);
+      assert.notEqual(b, a);
+      assert.equal(b.length, len);
+      assert.deepEqual(Array.from(b.subarray(0, before.length)), before);
+      assert.ok(Array.from(b.subarray(before.length)).every((v) => v === fill), 'new slots hold the fill value');
+      assert.equal(a.length, 0, 'the old array is detached');
+      assert.equal(a.buffer.byteLength, 0);
+    });
+  }
+  await t.test('no growth needed: the same array, untouched', () => {
+    const a = Int32Array.from([1, 2]);
+    assert.equal(grown(a, 2, -1), a);
+    assert.deepEqual(Array.from(a), [1, 2]);
+  });
+  await t.test('release leaves views it does not own whole (a pooled Buffer, a subarray)', () => {
+    const pooled = Buffer.from('pooled bytes'); // from the shared pool
+    const part = new Uint8Array(new ArrayBuffer(64), 8, 8);
+    release(pooled);
+    release(part);
+    assert.equal(pooled.toString(), 'pooled bytes');
+    assert.equal(part.length, 8);
+  });
+  await t.test('a table grown many times still finds every path (its old arrays released)', () => {
+    const p = new PathTable();
+    const ids = Array.from({ length: 70_000 }, (_, i) => p.intern(`d${i % 300}/f${i}`));
+    for (let i = 0; i < ids.length; i += 997) assert.equal(p.path(ids[i]!), `d${i % 300}/f${i}`);
+    assert.equal(p.find('d0/f0'), ids[0]);
+  });
 });
