@@ -1,7 +1,8 @@
 // Build step (after tsc and gen-validators): bundles the compiled CLI into single files under
 // dist/cli/ with esbuild, so a CLI run loads one module instead of dozens (Node 20 reads each
-// ES module through the thread pool). bin/ocibundle runs dist/cli/main.js; the warm overlay
-// path and the two worker threads get bundles of their own. yargs (help and errors only) and
+// ES module through the thread pool). bin/ocibundle runs dist/cli/main.js; the layout commands
+// (layout-main, 7% of main's size), the warm overlay path and the two worker threads get
+// bundles of their own. yargs (help and errors only) and
 // ajv (the fallback when the compiled validators are missing) stay external, required from
 // node_modules when used; the compiled validators and ajv's runtime helpers they use are
 // inlined. The code caches of the CLI's bundle are trained (scripts/train-cache.mjs). The
@@ -20,20 +21,21 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 /** The compiled module of each bundle (dist/cli/NAME.js). */
 export const ENTRIES = {
   main: 'dist/src/cli/main.js',
+  'layout-main': 'dist/src/cli/layout-main.js',
   'overlay-warm': 'dist/src/cli/overlay-warm.js',
   'pipeline-worker': 'dist/src/pipeline/worker.js',
   'store-worker': 'dist/src/store/worker.js',
 };
 
 /** The bundles bin/ocibundle runs (the workers are started by file name, without a cache). */
-export const CACHED = ['main', 'overlay-warm'];
+export const CACHED = ['main', 'layout-main', 'overlay-warm'];
 
 /**
  * The caches of each cached bundle: NAME.cjs.cache, and NAME.cjs.SET.cache for a further set;
  * trained by the set of scripts/train-cache.mjs of that name, or (null) the top level only.
  * bin/ocibundle picks main's `unpack` cache for `unpack` and `raw unpack`, the other for the rest.
  */
-export const CACHE_SETS = { main: ['main', 'unpack'], 'overlay-warm': [null] };
+export const CACHE_SETS = { main: ['main', 'unpack'], 'layout-main': ['layout-main'], 'overlay-warm': [null] };
 
 /** The file of one cache of a bundle (`dist/cli/main.cjs` + `unpack` -> `dist/cli/main.cjs.unpack.cache`). */
 export function cacheFile(file, name, set) {
@@ -53,9 +55,10 @@ const inlineValidators = {
     build.onLoad({ filter: /[\\/]dist[\\/]src[\\/]compiled-validators\.js$/ }, () => ({
       contents: [
         `export const COMPILED_VALIDATORS = { image: 'image/schemas/compiled.cjs', spec: 'spec/compiled.cjs' };`,
-        `export function compiledValidators(which) {`,
-        `  return which === 'image' ? require('./image/schemas/compiled.cjs') : which === 'spec' ? require('./spec/compiled.cjs') : undefined;`,
-        `}`,
+        // one function per set: a bundle that uses one set only (layout-main) leaves the other out
+        `export function imageValidators() { return require('./image/schemas/compiled.cjs'); }`,
+        `export function specValidators() { return require('./spec/compiled.cjs'); }`,
+        `export function compiledValidators(which) { return which === 'image' ? imageValidators() : which === 'spec' ? specValidators() : undefined; }`,
       ].join('\n'),
       resolveDir: join(root, 'dist/src'),
       loader: 'js',

@@ -2,8 +2,9 @@
 // child process, so the CLI's process state stays there): the bundle is compiled as
 // bin/ocibundle compiles it, its main() runs one set of typical command lines on a small image
 // built by fixtures/ in a temp dir, and the cache then holds the functions those runs compiled,
-// not only the top level. Two sets, one cache each (V8 deserializes a whole cache at every
-// start, so each command family reads only its own): `main` (--version, ls, stat) and `unpack`.
+// not only the top level. One cache per set (V8 deserializes a whole cache at every start, so
+// each command family reads only its own): main's `main` (--version, ls, stat) and `unpack`,
+// and the layout commands' bundle (`layout-main`: ls).
 // Usage: train-cache.mjs BUNDLE SET OUT.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -23,6 +24,7 @@ export function wrap(text) {
 export const TRAINING_SETS = {
   main: (layout) => [['--version'], ['ls', '--layout', layout], ['stat', '--image', `${layout}:latest`]],
   unpack: (layout, bundleDir) => [['unpack', '--image', `${layout}:latest`, bundleDir]],
+  'layout-main': (layout) => [['ls', '--layout', layout]],
 };
 
 /** A one-layer image like the small ones users unpack: dirs, files, a symlink, a hardlink, passwd/group. */

@@ -18,3 +18,13 @@ export function compiledValidators(which: keyof typeof COMPILED_VALIDATORS): unk
     throw e;
   }
 }
+
+/** The image set (index, manifest, config); its own function so a bundle that never checks a runtime config leaves the other set out. */
+export function imageValidators(): unknown {
+  return compiledValidators('image');
+}
+
+/** The runtime-config set (runtimeConfig). */
+export function specValidators(): unknown {
+  return compiledValidators('spec');
+}

@@ -2,7 +2,7 @@
 // schemas this package carries (src/image/schemas): validators precompiled at build time, or
 // ajv imported lazily on the first validation, so commands that never validate pay nothing.
 import { createRequire } from 'node:module';
-import { compiledValidators } from '../compiled-validators.js';
+import { imageValidators } from '../compiled-validators.js';
 import { OciBundleError } from '../errors.js';
 import { configSchema } from './schemas/config-schema.js';
 import { indexSchema } from './schemas/index-schema.js';
@@ -19,7 +19,7 @@ let validators: Promise<Record<DocKind, ValidateFn>> | undefined;
 
 async function load(): Promise<Record<DocKind, ValidateFn>> {
   // Standalone validators generated at build time (scripts/gen-validators.mjs), when present.
-  const built = compiledValidators('image') as Record<DocKind, ValidateFn> | undefined;
+  const built = imageValidators() as Record<DocKind, ValidateFn> | undefined;
   if (built) return built;
   // not built: compile at run time; required, not imported: the bundled CLI (scripts/bundle.mjs) has no dynamic import()
   const mod = createRequire(import.meta.url)('ajv') as { default: new (o: object) => { compile(s: object): ValidateFn } };

@@ -1,7 +1,7 @@
 // Validation of a runtime config.json against the schema this package carries (schema.ts),
 // with ajv loaded and compiled on first use and cached. Synchronous; no file access.
 import { createRequire } from 'node:module';
-import { compiledValidators } from '../compiled-validators.js';
+import { specValidators } from '../compiled-validators.js';
 import { OciBundleError } from '../errors.js';
 import { runtimeConfigSchema } from './schema.js';
 
@@ -15,7 +15,7 @@ let compiled: ValidateFn | undefined;
 function validator(): ValidateFn {
   if (compiled) return compiled;
   // Standalone validator generated at build time (scripts/gen-validators.mjs), when present.
-  const built = compiledValidators('spec') as { runtimeConfig: ValidateFn } | undefined;
+  const built = specValidators() as { runtimeConfig: ValidateFn } | undefined;
   if (built) return (compiled = built.runtimeConfig);
   // not built: compile at run time
   const mod = createRequire(import.meta.url)('ajv') as { default: new (o: object) => { compile(s: object): ValidateFn } };

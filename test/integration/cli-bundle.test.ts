@@ -32,7 +32,7 @@ const bundleScript = async (): Promise<BundleScript> => (await import(pathToFile
 test('dist/cli is what scripts/bundle.mjs makes of dist/src now, with matching code caches', async (t) => {
   const script = await bundleScript();
   const fresh = await script.bundles();
-  assert.deepEqual([...fresh.keys()].sort(), ['dist/cli/main.cjs', 'dist/cli/overlay-warm.cjs', 'dist/cli/pipeline-worker.cjs', 'dist/cli/store-worker.cjs']);
+  assert.deepEqual([...fresh.keys()].sort(), ['dist/cli/layout-main.cjs', 'dist/cli/main.cjs', 'dist/cli/overlay-warm.cjs', 'dist/cli/pipeline-worker.cjs', 'dist/cli/store-worker.cjs']);
   for (const [rel, text] of fresh) {
     await t.test(rel, () => {
       const onDisk = readFileSync(join(ROOT, rel), 'utf8');
@@ -110,10 +110,12 @@ test('bin/ocibundle runs the bundle with the code cache of the command family', 
     const cases: [string, string[], string | null, string | null][] = [
       ['--version: answered by the launcher, no bundle loaded', ['--version'], null, version],
       ['-v: the same', ['-v'], null, version],
-      ['ls', ['ls', '--layout', layout], 'main', 'latest\n'],
+      ['ls: the layout commands\' bundle', ['ls', '--layout', layout], 'layout-main', 'latest\n'],
+      ['list (alias)', ['list', '--layout', layout], 'layout-main', 'latest\n'],
+      ['stat: the full CLI (validators)', ['stat', '--json', '--image', layout], 'main', null],
       ['unpack', ['unpack', ...rootless, '--image', layout, join(dir, 'b1')], 'main.unpack', ''],
       ['raw unpack', ['raw', 'unpack', ...rootless, '--image', layout, join(dir, 'b2')], 'main.unpack', ''],
-      ['ls --help (yargs)', ['ls', '--help'], 'main', null],
+      ['ls --help: the layout bundle hands the line to the full CLI (yargs)', ['ls', '--help'], 'layout-main: used\ncode cache main', null],
     ];
     for (const [name, args, cache, stdout] of cases) {
       await t.test(name, () => {
@@ -269,11 +271,11 @@ test('from a package of only the launcher, the bundles, the validators and the a
       const cache = join(pkg, 'dist/cli/main.cjs.cache');
       const bytes = readFileSync(cache);
       writeFileSync(cache, Buffer.concat([Buffer.from(`${'0'.repeat(64)}\n`), bytes.subarray(65)]));
-      const r = cli(['ls', '--layout', layout], { OCIBUNDLE_TEST_CODE_CACHE: '1' });
+      const r = cli(['stat', '--image', layout], { OCIBUNDLE_TEST_CODE_CACHE: '1' });
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.stderr, 'code cache main: none\n');
       writeFileSync(cache, Buffer.concat([bytes.subarray(0, 65), Buffer.from('not a v8 code cache')]));
-      const r2 = cli(['ls', '--layout', layout], { OCIBUNDLE_TEST_CODE_CACHE: '1' });
+      const r2 = cli(['stat', '--image', layout], { OCIBUNDLE_TEST_CODE_CACHE: '1' });
       assert.equal(r2.status, 0, r2.stderr);
       assert.equal(r2.stderr, 'code cache main: rejected\n');
     });

@@ -3,7 +3,7 @@
 // (the bundled CLI inlines the same files; cli-bundle runs it without them on disk).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { COMPILED_VALIDATORS, compiledValidators } from '../../src/compiled-validators.js';
+import { COMPILED_VALIDATORS, compiledValidators, imageValidators, specValidators } from '../../src/compiled-validators.js';
 
 type Fn = (d: unknown) => boolean;
 
@@ -23,5 +23,15 @@ test('compiled validators: every set and its functions', async (t) => {
       assert.equal(v(c.good), true, JSON.stringify((v as { errors?: unknown }).errors));
       assert.equal(v(c.bad), false);
     });
+  }
+});
+
+test('one function per set gives the same exports', async (t) => {
+  const cases: [string, () => unknown, keyof typeof COMPILED_VALIDATORS][] = [
+    ['imageValidators()', imageValidators, 'image'],
+    ['specValidators()', specValidators, 'spec'],
+  ];
+  for (const [name, get, which] of cases) {
+    await t.test(name, () => assert.equal(get(), compiledValidators(which)));
   }
 });
