@@ -125,13 +125,8 @@ static napi_value throw_decode(napi_env env, const char *msg) {
 }
 
 static decoder *get_decoder(napi_env env, napi_value v) {
-  void *p = NULL;
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
-    throw_type(env, "the \"decoder\" argument must be a decoder");
-    return NULL;
-  }
-  decoder *d = p;
+  decoder *d = arg_external(env, v, "the \"decoder\" argument must be a decoder");
+  if (d == NULL) return NULL;
   if (d->closed) {
     throw_decode(env, "decoder is closed");
     return NULL;

@@ -42,7 +42,8 @@ static napi_value init(napi_env env, napi_value exports) {
       FN("fsMessages", n_fs_messages), FN("umount2", n_umount2),       FN("syncfs", n_syncfs), FN("decoders", n_decoders), FN("writeFileAt", n_write_file_at),
       FN("writerOpen", n_writer_open), FN("writerWrite", n_writer_write), FN("writerFinish", n_writer_finish),
       FN("writerDrain", n_writer_drain), FN("writerClose", n_writer_close),
-      FN("sha256Ready", n_sha256_ready),
+      FN("sha256Ready", n_sha256_ready), FN("sha256PairReady", n_sha256_pair_ready), FN("sha256PairOpen", n_sha256_pair_open),
+      FN("sha256PairUpdate", n_sha256_pair_update), FN("sha256PairDigest", n_sha256_pair_digest),
       FN("decoderOpen", n_decoder_open), FN("decoderRun", n_decoder_run), FN("decoderEnd", n_decoder_end),
       FN("decoderClose", n_decoder_close),
   };

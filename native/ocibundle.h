@@ -43,6 +43,8 @@ int arg_bytes(napi_env env, napi_value v, const char *what, bytes_arg *out);
 /* (sec, nsec) pair; nsec may also be UTIME_NOW or UTIME_OMIT. */
 int arg_timespec(napi_env env, napi_value sec, napi_value nsec, const char *what, struct timespec *out);
 int is_nullish(napi_env env, napi_value v);
+/* The pointer of an addon-made external (a writer, a decoder...); NULL after throwing `msg` as a TypeError. */
+void *arg_external(napi_env env, napi_value v, const char *msg);
 
 /* Throws an Error shaped like Node's fs errors: code, errno (negative), syscall, path, dest.
  * `path` and `dest` may be NULL. Always returns NULL (the value to return from a callback). */
@@ -132,6 +134,10 @@ void sha256_update(sha256_ctx *c, const void *p, size_t n);
 void sha256_zeros(sha256_ctx *c, uint64_t n);
 void sha256_final(sha256_ctx *c, unsigned char out[32]);
 napi_value n_sha256_ready(napi_env env, napi_callback_info info);
+napi_value n_sha256_pair_ready(napi_env env, napi_callback_info info);
+napi_value n_sha256_pair_open(napi_env env, napi_callback_info info);
+napi_value n_sha256_pair_update(napi_env env, napi_callback_info info);
+napi_value n_sha256_pair_digest(napi_env env, napi_callback_info info);
 
 /* writer.c */
 napi_value n_writer_open(napi_env env, napi_callback_info info);

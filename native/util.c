@@ -150,6 +150,16 @@ int arg_bool(napi_env env, napi_value v, const char *what, int *out) {
   return 0;
 }
 
+void *arg_external(napi_env env, napi_value v, const char *msg) {
+  void *p = NULL;
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
+    throw_type(env, msg);
+    return NULL;
+  }
+  return p;
+}
+
 int is_nullish(napi_env env, napi_value v) {
   napi_valuetype t;
   if (napi_typeof(env, v, &t) != napi_ok) return 0;

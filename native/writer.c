@@ -213,13 +213,8 @@ static void finalize(napi_env env, void *data, void *hint) {
 }
 
 static writer *get_writer(napi_env env, napi_value v) {
-  void *p = NULL;
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
-    throw_type(env, "the \"writer\" argument must be a writer");
-    return NULL;
-  }
-  writer *w = p;
+  writer *w = arg_external(env, v, "the \"writer\" argument must be a writer");
+  if (w == NULL) return NULL;
   if (w->closed) {
     throw_errno(env, EBADF, "writer", NULL, NULL);
     return NULL;

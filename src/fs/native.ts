@@ -135,6 +135,14 @@ export interface NativeAddon {
   writerClose(w: NativeWriterHandle): void;
   /** Whether OpenSSL's SHA-256 was found in this process (and answers its known value). */
   sha256Ready(): boolean;
+  /** Whether this CPU has SHA-NI: two SHA-256 streams can be hashed together. */
+  sha256PairReady(): boolean;
+  /** Two fresh SHA-256 streams (ENOSYS without SHA-NI). */
+  sha256PairOpen(): NativeSha256Pair;
+  /** a[aOff, +aLen) into stream 0, b[bOff, +bLen) into stream 1 (null: nothing), whole blocks of both interleaved. */
+  sha256PairUpdate(pair: NativeSha256Pair, a: Buffer | null, aOff: number, aLen: number, b: Buffer | null, bOff: number, bLen: number): void;
+  /** The 32-byte digest of stream `lane`; that stream takes no more bytes. */
+  sha256PairDigest(pair: NativeSha256Pair, lane: 0 | 1): Buffer;
   /** Which streaming decoders loaded (ISA-L's igzip, libzstd; both dlopen()ed at first use). */
   decoders(): { gzip: boolean; zstd: boolean };
   /** A streaming decoder; ENOTSUP when its library is absent. */
@@ -152,6 +160,9 @@ export interface NativeAddon {
 
 /** An opaque file writer owned by the addon. */
 export type NativeWriterHandle = { readonly __nativeWriter: unique symbol };
+
+/** Two SHA-256 streams owned by the addon. */
+export type NativeSha256Pair = { readonly __nativeSha256Pair: unique symbol };
 
 /** An opaque decoder state owned by the addon. */
 export type NativeDecoderHandle = { readonly __nativeDecoder: unique symbol };

@@ -30,24 +30,34 @@ export function embeddedData(desc: Descriptor): Buffer {
 }
 
 /** One blob's verified reading: size checked at open, every byte counted and hashed, ESIZE/EDIGEST at the end. */
+/**
+ * What computes a blob's digest as its bytes are read (node's Hash by default): each chunk is
+ * given to update() before the reader yields it, and digest('hex') is compared at the end.
+ */
+export interface BlobHasher {
+  update(chunk: Buffer): unknown;
+  digest(encoding: 'hex'): string;
+}
+
 class VerifiedBytes {
   private got = 0;
   private inflight: Promise<unknown> = Promise.resolve();
-  private readonly hash;
+  private readonly hash: BlobHasher;
   private constructor(
     private readonly raw: RawBlob,
     private readonly digest: string,
     private readonly size: number,
     algorithm: DigestAlgorithm,
     private readonly hex: string,
+    hasher: BlobHasher | undefined,
   ) {
-    this.hash = newHash(algorithm);
+    this.hash = hasher ?? newHash(algorithm);
   }
 
   /** Opens the blob named by a parsed descriptor (ESIZE when the stored size differs). */
-  static async open(layout: Layout, digest: string, size: number, algorithm: DigestAlgorithm, hex: string): Promise<VerifiedBytes> {
+  static async open(layout: Layout, digest: string, size: number, algorithm: DigestAlgorithm, hex: string, hasher?: BlobHasher): Promise<VerifiedBytes> {
     const raw = await layout.store.openBlob(digest);
-    const v = new VerifiedBytes(raw, digest, size, algorithm, hex);
+    const v = new VerifiedBytes(raw, digest, size, algorithm, hex, hasher);
     if (raw.size !== size) {
       await v.close();
       throw new OciBundleError('ESIZE', `blob ${digest} is ${raw.size} bytes, descriptor says ${size}`);
@@ -163,15 +173,17 @@ export function openBlob(layout: Layout, descriptor: Descriptor): Readable {
  * the loop), read into two buffers used in turn: a chunk is valid only until the loop asks
  * for the next one (the read of the one after goes into the other buffer meanwhile). For
  * consumers that are done with each chunk by then, such as a decoder that copies its input
- * out (the layer worker): memory stays at two buffers however large the blob.
+ * out (the layer worker): memory stays at two buffers however large the blob. `hasher`, for
+ * the descriptor's algorithm, replaces node's (the worker's two-stream SHA-256): it must have
+ * hashed each chunk before the next one is asked for (the read after that reuses its buffer).
  */
-export async function* blobChunks(layout: Layout, descriptor: Descriptor): AsyncGenerator<Buffer, void, undefined> {
+export async function* blobChunks(layout: Layout, descriptor: Descriptor, hasher?: BlobHasher): AsyncGenerator<Buffer, void, undefined> {
   const { algorithm, hex, size, data } = parseBlobDescriptor(descriptor);
   if (data !== undefined) {
     yield data;
     return;
   }
-  const v = await VerifiedBytes.open(layout, descriptor.digest, size, algorithm, hex);
+  const v = await VerifiedBytes.open(layout, descriptor.digest, size, algorithm, hex, hasher);
   try {
     const bufs = [Buffer.allocUnsafe(v.chunkLength), Buffer.allocUnsafe(v.chunkLength)] as const;
     let turn = 0;

@@ -12,6 +12,7 @@ import { blobChunks, openBlob, openLayout, layerCompression } from '../image/ind
 import { compressError, createDecompressor } from '../layer/decompress.js';
 import { NativeDecoder, nativeDecodes } from '../layer/native-decode.js';
 import { OciBundleError } from '../errors.js';
+import { DigestPair } from './digest-pair.js';
 import { toWire, type FromWorker, type ToWorker, type WorkerInput } from './protocol.js';
 
 const input = workerData as WorkerInput;
@@ -45,23 +46,20 @@ async function room(skip: number, len: number): Promise<void> {
 /** One layer's decompressed bytes on their way out: diff_id hash, ring messages. */
 class LayerOut {
   read = 0;
+  /** `hash`: the diff_id's, or null when the decoder hashes as it writes (DigestPair). */
   constructor(
     private readonly layer: number,
-    private readonly hash: Hash,
+    private readonly hash: Hash | null,
   ) {}
 
   /** Post ring[off, off+len) (already written), `skip` bytes before it left unused. */
   post(off: number, len: number, skip: number): void {
-    const view = ring.subarray(off, off + len);
-    this.hash.update(view);
+    this.hash?.update(ring.subarray(off, off + len));
     post({ t: 'chunk', layer: this.layer, off, len, skip, read: this.read });
     inFlight += skip + len;
     writePos = off + len;
   }
 
-  digest(): string {
-    return this.hash.digest('hex');
-  }
 
   /** A decompressed chunk from a stream decoder: copied into the ring piece by piece. */
   async copy(chunk: Buffer): Promise<void> {
@@ -81,11 +79,12 @@ class LayerOut {
 const EMPTY = Buffer.alloc(0);
 
 /**
- * The addon decodes `blob` straight into ring pieces of MAX_PIECE bytes, posted when full.
+ * The addon decodes `blob` straight into ring pieces of MAX_PIECE bytes, posted when full;
+ * with a DigestPair, the decompressed bytes are hashed as they come out, beside the blob's.
  * Each input chunk is used up (the decoder copies what it keeps) before the next is asked
  * for, so the blob is read through blobChunks()' two reused buffers.
  */
-async function decodeNative(blob: AsyncIterable<Buffer>, kind: 'gzip' | 'zstd', label: string, out: LayerOut): Promise<void> {
+async function decodeNative(blob: AsyncIterable<Buffer>, kind: 'gzip' | 'zstd', label: string, out: LayerOut, pair: DigestPair | null): Promise<void> {
   const dec = new NativeDecoder(kind);
   let at = -1; // the open piece's offset in the ring, or -1
   let skip = 0;
@@ -112,6 +111,7 @@ async function decodeNative(blob: AsyncIterable<Buffer>, kind: 'gzip' | 'zstd', 
         throw compressError(kind, label, e);
       }
       off += dec.taken;
+      if (pair !== null && dec.made > 0) pair.out(ring, at + filled, dec.made);
       filled += dec.made;
       if (filled === MAX_PIECE) flush();
       else if (off === input.length) return;
@@ -122,6 +122,7 @@ async function decodeNative(blob: AsyncIterable<Buffer>, kind: 'gzip' | 'zstd', 
     for await (const chunk of blob) {
       out.read += chunk.length;
       await feed(chunk);
+      pair?.blobDone(); // before the reader reuses the chunk's buffer
     }
     await feed(EMPTY);
     try {
@@ -140,16 +141,20 @@ async function run(): Promise<void> {
   for (const [i, { descriptor, diffId }] of input.layers.entries()) {
     try {
       const alg = diffId.slice(0, diffId.indexOf(':'));
-      const out = new LayerOut(i, createHash(alg));
       const compression = layerCompression(descriptor.mediaType);
+      const native = compression !== 'none' && nativeDecodes(compression);
+      // blob digest and diff_id in one interleaved pass where both are sha256 and the CPU can
+      const pair = native && alg === 'sha256' && descriptor.digest.startsWith('sha256:') && DigestPair.available() ? new DigestPair() : null;
+      const hash = pair === null ? createHash(alg) : null;
+      const out = new LayerOut(i, hash);
       if (compression === 'none') {
         // copied into the ring before the next chunk is read: two reused read buffers
         for await (const chunk of blobChunks(layout, descriptor)) {
           out.read += chunk.length;
           await out.copy(chunk);
         }
-      } else if (nativeDecodes(compression)) {
-        await decodeNative(blobChunks(layout, descriptor), compression, descriptor.digest, out);
+      } else if (native) {
+        await decodeNative(blobChunks(layout, descriptor, pair?.blob), compression, descriptor.digest, out, pair);
       } else {
         const blob = openBlob(layout, descriptor);
         blob.on('data', (b: Buffer) => (out.read += b.length));
@@ -157,7 +162,7 @@ async function run(): Promise<void> {
           for await (const chunk of source) await out.copy(chunk);
         });
       }
-      const got = `${alg}:${out.digest()}`;
+      const got = `${alg}:${hash === null ? pair!.diffId() : hash.digest('hex')}`;
       if (got !== diffId) {
         throw new OciBundleError('EDIFFID', `layer ${descriptor.digest} has diff_id ${got}, but the config says ${diffId}`);
       }

@@ -1,15 +1,18 @@
 // The layer worker decodes with the addon's decoders straight into its ring (ISA-L gzip,
-// libzstd), or with the node:zlib / zstd fallbacks when OCIBUNDLE_NATIVE_DECODE=0: both must
-// deliver the same bytes (multi-member gzip, multi-frame zstd, data across many ring pieces)
-// and fail the same broken streams with ECOMPRESS.
+// libzstd), hashing blob and diff_id in one two-stream pass (SHA-NI) or with node:crypto
+// (OCIBUNDLE_NATIVE_SHA256=0), or with the node:zlib / zstd fallbacks when
+// OCIBUNDLE_NATIVE_DECODE=0: all must deliver the same bytes (multi-member gzip, multi-frame
+// zstd, data across many ring pieces), fail the same broken streams with ECOMPRESS, and name a
+// blob replaced by another valid one of the same size EDIGEST.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { nativeDecodes } from '../../src/layer/native-decode.js';
 import { gzip, makeTar, zstd } from '../../fixtures/tar.js';
-import { writeLayout } from '../../fixtures/layout.js';
+import { blobPath, writeLayout } from '../../fixtures/layout.js';
 import { scratchDir } from '../helpers/cli.js';
 import { drainLayers } from '../helpers/drain-layers.js';
 
@@ -31,15 +34,21 @@ function bigTar(seed: number): Buffer {
   ]);
 }
 
-for (const mode of ['native', 'fallback'] as const) {
+const modes = [
+  { mode: 'native', env: {} },
+  { mode: 'native, node:crypto hashing', env: { OCIBUNDLE_NATIVE_SHA256: '0' } },
+  { mode: 'fallback', env: { OCIBUNDLE_NATIVE_DECODE: '0' } },
+] as const;
+
+for (const { mode, env } of modes) {
   test(`layer worker decoders: ${mode}`, async (t) => {
-    const before = process.env['OCIBUNDLE_NATIVE_DECODE'];
-    if (mode === 'fallback') process.env['OCIBUNDLE_NATIVE_DECODE'] = '0';
-    else if (!nativeDecodes('gzip') || !nativeDecodes('zstd')) {
+    const before = { ...process.env };
+    Object.assign(process.env, env);
+    if (mode !== 'fallback' && (!nativeDecodes('gzip') || !nativeDecodes('zstd'))) {
       t.skip('the addon was built without ISA-L or libzstd (libisal-dev, libzstd-dev)');
       return;
     }
-    const dir = scratchDir(`decoders-${mode}`);
+    const dir = scratchDir(`decoders-${mode.replace(/[^a-z]+/g, '-')}`);
     try {
       const tars = [bigTar(1), bigTar(2)];
       // gzip: the first layer as three members, split inside the tar; zstd: two frames
@@ -75,9 +84,31 @@ for (const mode of ['native', 'fallback'] as const) {
           });
         });
       }
+      // another valid blob of the same size in the blob's place: decodes, but is not the blob
+      const same = (name: string, mediaType: string, compress: (b: Buffer) => Buffer) => {
+        const [x, y] = [tars[1]!, Buffer.from(tars[1]!)];
+        randomBytes(9 * 1024 * 1024).copy(y, 512); // other content for the random file (after its header), same length
+        const [cx, cy] = [compress(x), compress(y)];
+        assert.equal(cx.length, cy.length, `${name}: the two blobs have the same size`);
+        const layout = join(dir, name);
+        const built = writeLayout(layout, { images: [{ tag: 'latest', layerMediaType: mediaType, layers: [cx], diffIds: [diffIds[1]!] }] });
+        writeFileSync(blobPath(layout, built.images[0]!.layers[0]!.digest), cy);
+        return layout;
+      };
+      for (const [name, mediaType, compress] of [['gzip-replaced', GZ, (b: Buffer) => gzipSync(b, { level: 0 })], ['zstd-replaced', ZST, (b: Buffer) => zstd(b, 1)]] as const) {
+        const layout = same(name, mediaType, compress);
+        await t.test(`${name} by a valid blob of the same size -> EDIGEST`, async () => {
+          await assert.rejects(drain(layout), (e: { code?: string; message?: string }) => {
+            assert.equal(e.code, 'EDIGEST', e.message);
+            return true;
+          });
+        });
+      }
     } finally {
-      if (before === undefined) delete process.env['OCIBUNDLE_NATIVE_DECODE'];
-      else process.env['OCIBUNDLE_NATIVE_DECODE'] = before;
+      for (const k of Object.keys(env)) {
+        if (before[k] === undefined) delete process.env[k];
+        else process.env[k] = before[k];
+      }
       rmSync(dir, { recursive: true, force: true });
     }
   });
