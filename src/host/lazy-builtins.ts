@@ -1,15 +1,21 @@
 // Node builtins loaded at first use rather than at start-up: node:child_process (2-3 ms of CPU
-// on every run that never spawns: an unpack without a zstd child, a warm overlay bundle) and
-// node:crypto (1.4 ms on commands that never hash or name a temp file: ls, --version). Nothing
-// else; callers use the modules as they did before.
+// on every run that never spawns: an unpack without a zstd child, a warm overlay bundle),
+// node:crypto (1.4 ms on commands that never hash or name a temp file: ls, --version),
+// node:zlib (0.6 ms; layers are inflated by the addon when it has ISA-L/libzstd) and
+// node:worker_threads (0.5 ms; small images never start the layer worker). Nothing else;
+// callers use the modules as they did before.
 import { createRequire } from 'node:module';
 
 type ChildProcessModule = typeof import('node:child_process');
 type CryptoModule = typeof import('node:crypto');
+type ZlibModule = typeof import('node:zlib');
+type WorkerThreadsModule = typeof import('node:worker_threads');
 
 const load = createRequire(import.meta.url);
 let childProcessModule: ChildProcessModule | undefined;
 let cryptoModule: CryptoModule | undefined;
+let zlibModule: ZlibModule | undefined;
+let workerThreadsModule: WorkerThreadsModule | undefined;
 
 /** node:child_process, required on first use. */
 export function childProcess(): ChildProcessModule {
@@ -19,4 +25,14 @@ export function childProcess(): ChildProcessModule {
 /** node:crypto, required on first use. */
 export function nodeCrypto(): CryptoModule {
   return (cryptoModule ??= load('node:crypto') as CryptoModule);
+}
+
+/** node:zlib, required on first use. */
+export function nodeZlib(): ZlibModule {
+  return (zlibModule ??= load('node:zlib') as ZlibModule);
+}
+
+/** node:worker_threads, required on first use. */
+export function workerThreads(): WorkerThreadsModule {
+  return (workerThreadsModule ??= load('node:worker_threads') as WorkerThreadsModule);
 }

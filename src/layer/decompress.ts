@@ -3,11 +3,11 @@
 // ends the stream, other trailing bytes fail. zstd through the addon's libzstd, else zlib's
 // own decoder when Node has it, else the `zstd` binary, else fzstd (pure JS).
 // Every stream error becomes OciBundleError('ECOMPRESS'). Knows nothing of tar or digests.
-import { childProcess } from '../host/lazy-builtins.js';
+import { childProcess, nodeZlib } from '../host/lazy-builtins.js';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { Duplex, PassThrough, Transform } from 'node:stream';
-import * as zlib from 'node:zlib';
+import type * as Zlib from 'node:zlib';
 import { Decompress as FzstdDecompress } from 'fzstd';
 import { OciBundleError } from '../errors.js';
 import { nativeDecodes, nativeDecodeStream } from './native-decode.js';
@@ -25,7 +25,7 @@ export interface DecompressOptions {
   gzipBackend?: GzipBackend;
 }
 
-type ZlibWithZstd = typeof zlib & { createZstdDecompress?: (o?: { chunkSize?: number }) => Transform };
+type ZlibWithZstd = typeof Zlib & { createZstdDecompress?: (o?: { chunkSize?: number }) => Transform };
 
 /** Output chunk of the zlib decoders: 256 KiB inflates ~30% faster than the 16 KiB default. */
 const ZLIB_CHUNK = 256 * 1024;
@@ -60,7 +60,7 @@ export function gzipBackend(): GzipBackend {
 /** The zstd decoder used by default, fastest first (measured; see the tar report). */
 export function zstdBackend(): ZstdBackend {
   if (nativeDecodes('zstd')) return 'native';
-  if (typeof (zlib as ZlibWithZstd).createZstdDecompress === 'function') return 'zlib';
+  if (typeof (nodeZlib() as ZlibWithZstd).createZstdDecompress === 'function') return 'zlib';
   if (zstdBinary() !== null) return 'binary';
   return 'fzstd';
 }
@@ -72,12 +72,12 @@ export function createDecompressor(c: Compression, opts: DecompressOptions = {})
       return new PassThrough();
     case 'gzip':
       if ((opts.gzipBackend ?? gzipBackend()) === 'native') return nativeDecodeStream('gzip', NATIVE_CHUNK, (e) => compressError('gzip', label, e));
-      return mapErrors(zlib.createGunzip({ chunkSize: ZLIB_CHUNK }), 'gzip', label);
+      return mapErrors(nodeZlib().createGunzip({ chunkSize: ZLIB_CHUNK }), 'gzip', label);
     case 'zstd': {
       const backend = opts.zstdBackend ?? zstdBackend();
       if (backend === 'native') return nativeDecodeStream('zstd', NATIVE_CHUNK, (e) => compressError('zstd', label, e));
       if (backend === 'zlib') {
-        const mk = (zlib as ZlibWithZstd).createZstdDecompress;
+        const mk = (nodeZlib() as ZlibWithZstd).createZstdDecompress;
         if (!mk) throw new OciBundleError('ECOMPRESS', 'this node has no zlib zstd decoder');
         return mapErrors(mk({ chunkSize: ZLIB_CHUNK }), 'zstd', label);
       }

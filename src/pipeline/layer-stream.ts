@@ -4,9 +4,10 @@
 // layer's blob digest, size and diff_id checked before its end is reported.
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { OciBundleError } from '../errors.js';
 import { workerEntry } from '../package-files.js';
+import { workerThreads } from '../host/lazy-builtins.js';
 import { DirStore, openBlob, layerCompression, type ResolvedImage } from '../image/index.js';
 import { createDecompressor } from '../layer/decompress.js';
 import { fromWire, type FromWorker, type WorkerInput } from './protocol.js';
@@ -139,7 +140,7 @@ class WorkerStreams implements LayerStreams {
       ring: this.ring,
     };
     // A small young generation: the worker's garbage is zlib output it has already copied.
-    this.worker = new Worker(workerEntry('pipeline'), { workerData: input, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+    this.worker = new (workerThreads().Worker)(workerEntry('pipeline'), { workerData: input, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     this.worker.on('message', (m: FromWorker) => {
       (this.queues[m.layer] ??= []).push(m);
       this.poke();

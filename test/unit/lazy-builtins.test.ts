@@ -1,13 +1,16 @@
-// node:child_process and node:crypto are loaded at first use (src/host/lazy-builtins.ts):
-// importing the modules that spawn (the zstd child, overlay mounts, fusermount) or hash and
-// name temp files (digests, temps, the ls command) loads neither, and the helpers hand out
-// node's own modules.
+// node:child_process, node:crypto, node:zlib and node:worker_threads are loaded at first use
+// (src/host/lazy-builtins.ts): importing the modules that spawn (the zstd child, overlay mounts,
+// fusermount), hash and name temp files (digests, temps, the ls command), inflate with zlib
+// (the decoders' fallback) or start the layer worker loads none of them, and the helpers hand
+// out node's own modules.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as cp from 'node:child_process';
 import * as crypto from 'node:crypto';
+import * as workerThreadsModule from 'node:worker_threads';
+import * as zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { childProcess, nodeCrypto } from '../../src/host/lazy-builtins.js';
+import { childProcess, nodeCrypto, nodeZlib, workerThreads } from '../../src/host/lazy-builtins.js';
 
 const dist = (rel: string) => fileURLToPath(new URL(`../../src/${rel}`, import.meta.url));
 
@@ -20,6 +23,10 @@ test('modules load their spawning and hashing builtins only when they spawn or h
     ['digests of image/digest', 'image/digest.js', 'crypto'],
     ['temp names of host/temp', 'host/temp.js', 'crypto'],
     ['the ls, tag and stat commands', 'cli/layout.js', 'crypto'],
+    ['the zlib fallback of layer/decompress', 'layer/decompress.js', 'zlib'],
+    ['the whole unpack: no zlib (the addon inflates)', 'unpack.js', 'zlib'],
+    ['the layer worker of pipeline/layer-stream', 'pipeline/layer-stream.js', 'worker_threads'],
+    ['the whole unpack: no worker until a big layer', 'unpack.js', 'worker_threads'],
   ];
   for (const [name, rel, builtin] of cases) {
     await t.test(name, () => {
@@ -32,10 +39,12 @@ test('modules load their spawning and hashing builtins only when they spawn or h
   }
 });
 
-test('the helpers are node:child_process and node:crypto, loaded once', async (t) => {
+test('the helpers are node\'s own modules, loaded once', async (t) => {
   const cases: [string, () => unknown, unknown, (m: unknown) => unknown][] = [
     ['childProcess()', childProcess, cp.spawnSync, (m) => (m as typeof cp).spawnSync],
     ['nodeCrypto()', nodeCrypto, crypto.createHash, (m) => (m as typeof crypto).createHash],
+    ['nodeZlib()', nodeZlib, zlib.createGunzip, (m) => (m as typeof zlib).createGunzip],
+    ['workerThreads()', workerThreads, workerThreadsModule.Worker, (m) => (m as typeof workerThreadsModule).Worker],
   ];
   for (const [name, get, fn, pick] of cases) {
     await t.test(name, () => {
