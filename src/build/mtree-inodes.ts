@@ -1,5 +1,6 @@
 // The objects of a recorded mtree (what each path names; hardlinks share one) held as typed
-// arrays with one slot per object: type, size, nlink, a 32-byte digest slot and the index of
+// arrays with one slot per object: type, size (4 bytes; larger sizes in a side map), nlink
+// (2 bytes; likewise), a 32-byte digest slot and the index of
 // its (mode, uid, gid, tar_time), interned since most objects share a few; side maps for the
 // few with a link target or xattrs. entry() turns a slot back into an MtreeEntry with exactly
 // the keywords the recorder set.
@@ -13,6 +14,27 @@ const CODES = new Map(TYPES.map((t, i) => [t, i]));
 /** No digest keyword; the empty file's digest (shared); otherwise a slot of `digests`. */
 const NO_DIGEST = -1;
 const EMPTY_DIGEST = -2;
+/** Size slots: no size keyword, and the size is in the side map (4 GiB - 2 and up). */
+const NO_SIZE = 0xffffffff;
+const BIG = 0xfffffffe;
+/** An nlink slot whose count is in the side map (65535 and up). */
+const BIG_NLINK = 0xffff;
+
+/** slots[o], or the side map's value when the slot holds `limit` (the value did not fit). */
+function compactGet(slots: Uint32Array | Uint16Array, side: Map<number, number>, o: number, limit: number): number {
+  const v = slots[o]!;
+  return v === limit ? side.get(o)! : v;
+}
+
+function compactSet(slots: Uint32Array | Uint16Array, side: Map<number, number>, o: number, n: number, limit: number): void {
+  if (n < limit) {
+    slots[o] = n;
+    side.delete(o);
+  } else {
+    slots[o] = limit;
+    side.set(o, n);
+  }
+}
 
 /** The xattrs of every entry that has none: one shared, never-written map. */
 const NO_XATTRS: Map<string, string> = new Map();
@@ -25,10 +47,12 @@ export class Inodes {
   private readonly metas: [number, number, number, number][] = [];
   private readonly metaIndex = new Map<string, number>();
   private lastMeta = -1;
-  /** NaN: no size keyword. */
-  size = new Float64Array(1024);
-  /** 0: no nlink keyword. */
-  nlink = new Uint32Array(1024);
+  /** NO_SIZE: no size keyword; BIG: the size is in `bigSizes`. */
+  private sizes = new Uint32Array(1024);
+  private readonly bigSizes = new Map<number, number>();
+  /** 0: no nlink keyword; BIG_NLINK: the count is in `bigNlinks`. */
+  private nlinks = new Uint16Array(1024);
+  private readonly bigNlinks = new Map<number, number>();
   private dig = new Int32Array(1024);
   private digests = Buffer.alloc(32 * 1024);
   private digestsUsed = 0;
@@ -47,16 +71,34 @@ export class Inodes {
       const n = o + 1;
       this.type = grown(this.type, n);
       this.meta = grown(this.meta, n);
-      this.size = grown(this.size, n);
-      this.nlink = grown(this.nlink, n);
+      this.sizes = grown(this.sizes, n);
+      this.nlinks = grown(this.nlinks, n);
       this.dig = grown(this.dig, n);
     }
     this.type[o] = CODES.get(t)!;
     this.meta[o] = 0;
-    this.size[o] = NaN;
-    this.nlink[o] = 0;
+    this.sizes[o] = NO_SIZE;
+    this.nlinks[o] = 0;
     this.dig[o] = NO_DIGEST;
     return o;
+  }
+
+  /** The size keyword's value, undefined when there is none. */
+  size(o: number): number | undefined {
+    return this.sizes[o] === NO_SIZE ? undefined : compactGet(this.sizes, this.bigSizes, o, BIG);
+  }
+
+  setSize(o: number, n: number): void {
+    compactSet(this.sizes, this.bigSizes, o, n, BIG);
+  }
+
+  /** The nlink keyword's value, 0 when there is none. */
+  nlink(o: number): number {
+    return compactGet(this.nlinks, this.bigNlinks, o, BIG_NLINK);
+  }
+
+  setNlink(o: number, n: number): void {
+    compactSet(this.nlinks, this.bigNlinks, o, n, BIG_NLINK);
   }
 
   setMeta(o: number, mode: number, uid: number, gid: number, tarTime: number): void {
@@ -115,9 +157,9 @@ export class Inodes {
     e.uid = m?.[1];
     e.gid = m?.[2];
     e.tarTime = m?.[3];
-    const size = this.size[o]!;
-    e.size = Number.isNaN(size) ? undefined : size;
-    e.nlink = this.nlink[o]! > 0 ? this.nlink[o]! : undefined;
+    e.size = this.size(o);
+    const nlink = this.nlink(o);
+    e.nlink = nlink > 0 ? nlink : undefined;
     e.link = this.links.get(o);
     const d = this.dig[o]!;
     e.sha256 = d === EMPTY_DIGEST ? EMPTY_SHA256 : d >= 0 ? this.digests.toString('hex', d * 32, d * 32 + 32) : undefined;
@@ -133,9 +175,10 @@ export class Inodes {
       e.gid = m[2];
       e.tarTime = m[3];
     }
-    const size = this.size[o]!;
-    if (!Number.isNaN(size)) e.size = size;
-    if (this.nlink[o]! > 0) e.nlink = this.nlink[o]!;
+    const size = this.size(o);
+    if (size !== undefined) e.size = size;
+    const nlink = this.nlink(o);
+    if (nlink > 0) e.nlink = nlink;
     const link = this.links.get(o);
     if (link !== undefined) e.link = link;
     const d = this.dig[o]!;

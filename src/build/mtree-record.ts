@@ -56,20 +56,20 @@ export class MtreeRecorder implements ApplyObserver, MtreeModel {
     const o = this.objs.add(type);
     this.objs.setMeta(o, a.mode, a.uid, a.gid, a.mtime.sec);
     if (type === 'file' || type === 'dir') this.objs.setXattrs(o, a.xattrs);
-    if (type !== 'dir') this.objs.nlink[o] = 1;
+    if (type !== 'dir') this.objs.setNlink(o, 1);
     if (type === 'link') {
       const link = a.link ?? '';
       this.objs.links.set(o, link);
-      this.objs.size[o] = Buffer.byteLength(link);
+      this.objs.setSize(o, Buffer.byteLength(link));
     } else if (type === 'file') {
-      this.objs.size[o] = a.size ?? 0;
+      this.objs.setSize(o, a.size ?? 0);
       if (a.pending !== undefined) {
         this.objs.setDigest(o, EMPTY_SHA256); // replaced by digestOf()
         this.pending.set(a.pending, [o, id]);
       } else this.objs.setDigest(o, this.known ?? (this.hash ? this.hash.digest('hex') : EMPTY_SHA256));
       this.hash = null;
       this.known = null;
-    } else if (type !== 'dir') this.objs.size[o] = 0;
+    } else if (type !== 'dir') this.objs.setSize(o, 0);
     const old = this.obj(id);
     if (old >= 0 && this.objs.type[old] === DIR && type === 'dir') {
       this.setObj(id, o);
@@ -105,7 +105,7 @@ export class MtreeRecorder implements ApplyObserver, MtreeModel {
     const id = this.paths.intern(path);
     if (this.obj(id) >= 0) this.removeNode(id);
     if (!this.attach(id, path)) return;
-    this.objs.nlink[t] = (this.objs.nlink[t] || 1) + 1;
+    this.objs.setNlink(t, (this.objs.nlink(t) || 1) + 1);
     this.setObj(id, t);
   }
 
@@ -123,7 +123,7 @@ export class MtreeRecorder implements ApplyObserver, MtreeModel {
       this.paths.forEachChild(n, (c) => {
         if (this.obj(c) >= 0) stack.push(c);
       });
-      if (this.objs.type[o] !== DIR && this.objs.nlink[o]! > 1) this.objs.nlink[o]!--;
+      if (this.objs.type[o] !== DIR && this.objs.nlink(o) > 1) this.objs.setNlink(o, this.objs.nlink(o) - 1);
       this.objOf[n] = -1;
       this.implicit.delete(n);
     }

@@ -1,7 +1,8 @@
 // The mtree recorder's compact model against the plain Map model the formatter also takes:
 // for each sequence of applier events (puts, directories over directories, hardlinks and
 // their counts, removals of trees, implicit directories, files replaced), the recorded
-// model gives the same entries by path and the same mtree text as the expected Map.
+// model gives the same entries by path and the same mtree text as the expected Map; sizes
+// and link counts past their compact slots too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -50,6 +51,16 @@ const cases: [string, Event[], [string, MtreeEntry][]][] = [
   ]],
   ['sorting: files before subdirectories, each by name', [['put', '.', dir()], ['put', 'b', dir()], ['put', 'a', dir()], ['put', 'z', file(0)], ['put', 'B', file(0)], ['put', 'a b', file(0)], ['put', 'b/é', file(0)], ['put', 'b/e', file(0)]], [
     ['.', D()], ['a', D()], ['b', D()], ['z', F(0, EMPTY_SHA256)], ['B', F(0, EMPTY_SHA256)], ['a b', F(0, EMPTY_SHA256)], ['b/é', F(0, EMPTY_SHA256)], ['b/e', F(0, EMPTY_SHA256)],
+  ]],
+  ['sizes at and past the 4-byte slots (4 GiB and up in a side map), replaced by a small one', [['put', '.', dir()], ['put', 'a', file(2 ** 32 - 3)], ['put', 'b', file(2 ** 32 - 2)], ['put', 'c', file(2 ** 32 - 1)], ['put', 'd', file(5 * 2 ** 40)], ['put', 'e', file(2 ** 32)], ['put', 'e', file(7)]], [
+    ['.', D()], ['a', F(2 ** 32 - 3, EMPTY_SHA256)], ['b', F(2 ** 32 - 2, EMPTY_SHA256)], ['c', F(2 ** 32 - 1, EMPTY_SHA256)], ['d', F(5 * 2 ** 40, EMPTY_SHA256)], ['e', F(7, EMPTY_SHA256)],
+  ]],
+  // 65536 links make 65537 names (past the 2-byte slot); three removals bring it back under
+  ['hardlink counts past 65535 and back', [['put', '.', dir()], ['put', 'a', file(6), 'hello'], ...Array.from({ length: 65536 }, (_, i): Event => ['link', `l${i}`, 'a']), ['remove', 'l0'], ['remove', 'l1'], ['remove', 'l2']], [
+    ['.', D()], ['a', F(6, helloSha, 65534)], ...Array.from({ length: 65533 }, (_, i): [string, MtreeEntry] => [`l${i + 3}`, F(6, helloSha, 65534)]),
+  ]],
+  ['a hardlink count held past 65535', [['put', '.', dir()], ['put', 'a', file(0)], ...Array.from({ length: 70000 }, (_, i): Event => ['link', `l${i}`, 'a'])], [
+    ['.', D()], ['a', F(0, EMPTY_SHA256, 70001)], ...Array.from({ length: 70000 }, (_, i): [string, MtreeEntry] => [`l${i}`, F(0, EMPTY_SHA256, 70001)]),
   ]],
 ];
 
