@@ -1,7 +1,7 @@
 // Records a bundle's mtree while the applier writes the rootfs (an ApplyObserver): each
 // object as written, file digests as the applier hashed them where it wrote them (or hashed
-// here from the bytes as they stream), hardlink counts, removals of whole trees. Directories the applier made implicitly are lstat'ed once at the end. When an
-// entry goes where a path model cannot follow (a symlinked parent), the recorder says so and
+// here from the bytes as they stream), hardlink counts, removals of whole trees. Directories
+// the applier made implicitly are lstat'ed once at the end. When an entry goes where a path model cannot follow (a symlinked parent), the recorder says so and
 // the caller walks the rootfs instead. The model is held compactly: paths in the applier's
 // path table, each object's keywords in typed arrays (mtree-inodes.ts), no object per entry.
 import { createHash, type Hash } from 'node:crypto';

@@ -12,27 +12,18 @@ type ZlibModule = typeof import('node:zlib');
 type WorkerThreadsModule = typeof import('node:worker_threads');
 
 const load = createRequire(import.meta.url);
-let childProcessModule: ChildProcessModule | undefined;
-let cryptoModule: CryptoModule | undefined;
-let zlibModule: ZlibModule | undefined;
-let workerThreadsModule: WorkerThreadsModule | undefined;
+
+/** A getter that requires builtin `id` on its first call and returns the same module after. */
+function lazy<T>(id: string): () => T {
+  let mod: T | undefined;
+  return () => (mod ??= load(id) as T);
+}
 
 /** node:child_process, required on first use. */
-export function childProcess(): ChildProcessModule {
-  return (childProcessModule ??= load('node:child_process') as ChildProcessModule);
-}
-
+export const childProcess = lazy<ChildProcessModule>('node:child_process');
 /** node:crypto, required on first use. */
-export function nodeCrypto(): CryptoModule {
-  return (cryptoModule ??= load('node:crypto') as CryptoModule);
-}
-
+export const nodeCrypto = lazy<CryptoModule>('node:crypto');
 /** node:zlib, required on first use. */
-export function nodeZlib(): ZlibModule {
-  return (zlibModule ??= load('node:zlib') as ZlibModule);
-}
-
+export const nodeZlib = lazy<ZlibModule>('node:zlib');
 /** node:worker_threads, required on first use. */
-export function workerThreads(): WorkerThreadsModule {
-  return (workerThreadsModule ??= load('node:worker_threads') as WorkerThreadsModule);
-}
+export const workerThreads = lazy<WorkerThreadsModule>('node:worker_threads');

@@ -29,7 +29,6 @@ export function embeddedData(desc: Descriptor): Buffer {
   return buf;
 }
 
-/** One blob's verified reading: size checked at open, every byte counted and hashed, ESIZE/EDIGEST at the end. */
 /**
  * What computes a blob's digest as its bytes are read (node's Hash by default): each chunk is
  * given to update() before the reader yields it, and digest('hex') is compared at the end.
@@ -39,6 +38,7 @@ export interface BlobHasher {
   digest(encoding: 'hex'): string;
 }
 
+/** One blob's verified reading: size checked at open, every byte counted and hashed, ESIZE/EDIGEST at the end. */
 class VerifiedBytes {
   private got = 0;
   private inflight: Promise<unknown> = Promise.resolve();

@@ -141,10 +141,6 @@ export class Applier {
   /** The observer gets the open file's bytes through data() (nobody else hashes them). */
   private fdData = false;
   private fdSize = 0;
-  /** Ordinals of the current layer (layer() calls) and entry within it, and the open file's entry. */
-  private layerNo = -1;
-  private entryNo = -1;
-  private fdEntry = -1;
   private readonly overlay: boolean;
   /** Overlay format: paths of this layer that hold a whiteout device. */
   private readonly whiteouts = new Set<string>();
@@ -181,8 +177,6 @@ export class Applier {
     this.adds.clear();
     this.whiteouts.clear();
     this.implicitDirs.clear();
-    this.layerNo++;
-    this.entryNo = -1;
     return {
       onEntry: (e) => this.onEntry(e),
       onData: (chunk) => this.onData(chunk),
@@ -265,7 +259,6 @@ export class Applier {
   }
 
   private onEntry(e: TarEntry): void {
-    this.entryNo++;
     try {
       this.applyEntry(e);
     } catch (err) {
@@ -372,7 +365,7 @@ export class Applier {
       const set = this.fdWhole;
       this.fdWhole = null;
       this.restoreMode(this.fdPath, this.fdDeclaredMode, this.fdMeta!.mode);
-      if (this.fdObserved) this.observe(this.fdPath, 'file', { ...set, mode: this.fdDeclaredMode }, undefined, this.fdSize, this.fdEntry);
+      if (this.fdObserved) this.observe(this.fdPath, 'file', { ...set, mode: this.fdDeclaredMode }, undefined, this.fdSize);
       return;
     }
     if (this.fd < 0) return;
@@ -382,13 +375,13 @@ export class Applier {
       // no xattrs, no mode to restore: what is set is what was asked for
       this.writer!.finish(fd, this.fdId, this.fdMeta!, this.fdSparse ? this.fdPos : -1);
       const token = this.fdData ? undefined : this.fdToken; // hashed by the writer: its digest comes at the drain
-      if (this.fdObserved) this.observe(this.fdPath, 'file', { ...this.fdMeta!, mode: this.fdDeclaredMode }, undefined, this.fdSize, this.fdEntry, token);
+      if (this.fdObserved) this.observe(this.fdPath, 'file', { ...this.fdMeta!, mode: this.fdDeclaredMode }, undefined, this.fdSize, token);
       return;
     }
     if (this.fdSparse) ftruncateSync(fd, this.fdPos); // a trailing hole: the size without blocks
     const set = this.finishWithXattrFallback(this.fdPath, this.fdMeta!, (m) => this.fs.finishFile(fd, m));
     this.restoreMode(this.fdPath, this.fdDeclaredMode, this.fdMeta!.mode);
-    if (this.fdObserved) this.observe(this.fdPath, 'file', { ...set, mode: this.fdDeclaredMode }, undefined, this.fdSize, this.fdEntry);
+    if (this.fdObserved) this.observe(this.fdPath, 'file', { ...set, mode: this.fdDeclaredMode }, undefined, this.fdSize);
   }
 
   // --- entry kinds ---------------------------------------------------------------------
@@ -413,7 +406,6 @@ export class Applier {
     this.fdObserved = this.obs !== undefined;
     // a file for the writer thread is hashed there; one written whole, in writeWhole
     this.fdData = this.fdObserved && !(this.fdThreaded && this.nativeHash);
-    this.fdEntry = this.entryNo;
   }
 
   /** The deferred file's content comes in pieces (or holes, or an fd): create it now. */
@@ -753,7 +745,7 @@ export class Applier {
   }
 
   /** Tell the observer what now stands at `path`, owned as written to disk. */
-  private observe(path: string, kind: Applied['kind'], m: Meta, link?: string, size?: number, entry?: number, pending?: number): void {
+  private observe(path: string, kind: Applied['kind'], m: Meta, link?: string, size?: number, pending?: number): void {
     if (!this.obs) return;
     const own = m.chown !== false;
     const a: Applied = {
@@ -762,7 +754,6 @@ export class Applier {
     };
     if (link !== undefined) a.link = link;
     if (size !== undefined) a.size = size;
-    if (entry !== undefined) a.entry = { layer: this.layerNo, ordinal: entry };
     if (pending !== undefined) a.pending = pending;
     this.obs.put(path, a);
   }
@@ -790,7 +781,7 @@ export class Applier {
   private refreshFreeSpace(): void {
     this.bytesSinceDiskCheck = 0;
     if (!this.opts.diskPath) return;
-    this.writer?.drain(); // queued content is not on the file system yet: statfs would see too much free
+    this.drainWriter(); // queued content is not on the file system yet: statfs would see too much free
     const s = statfsSync(this.opts.diskPath);
     // ramfs and some FUSE file systems report no size at all (0 blocks): nothing to check.
     if (Number(s.blocks) === 0) {

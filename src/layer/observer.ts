@@ -21,8 +21,6 @@ export interface Applied {
   link?: string;
   /** File size (the data that follows through data()). */
   size?: number;
-  /** Files: which tar entry wrote it (0-based layer and entry ordinals of this applier). */
-  entry?: { layer: number; ordinal: number };
   /**
    * Files whose content is hashed on another thread while it is written: the digest comes
    * later, through digestOf(pending, ...), before the applier's finish() or flush returns.

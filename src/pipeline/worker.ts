@@ -60,7 +60,6 @@ class LayerOut {
     writePos = off + len;
   }
 
-
   /** A decompressed chunk from a stream decoder: copied into the ring piece by piece. */
   async copy(chunk: Buffer): Promise<void> {
     for (let off = 0; off < chunk.length; ) {
