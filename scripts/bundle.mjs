@@ -1,6 +1,6 @@
 // Build step (after tsc and gen-validators): bundles the compiled CLI into single files under
 // dist/cli/ with esbuild, so a CLI run loads one module instead of dozens (Node 20 reads each
-// ES module through the thread pool). bin/ocibundle runs dist/cli/main.js; the layout commands
+// ES module through the thread pool). bin/ocibundle runs dist/cli/main.cjs; the layout commands
 // (layout-main, 7% of main's size), the warm overlay path and the two worker threads get
 // bundles of their own. yargs (help and errors only) and
 // ajv (the fallback when the compiled validators are missing) stay external, required from
@@ -44,25 +44,28 @@ export function cacheFile(file, name, set) {
 
 /**
  * The compiled validators (scripts/gen-validators.mjs) inside the bundle: dist/src/compiled-validators.js,
- * which requires them from disk by path, is replaced by a module that requires both files by
- * name, so esbuild inlines them (evaluated at first use) and the code cache covers them.
+ * which requires them from disk by path, is replaced by a module with its two getters that
+ * requires both files by name, so esbuild inlines them (evaluated at first use) and the code
+ * cache covers them. Its other exports are for tests of the unbundled module.
  */
 const inlineValidators = {
   name: 'inline-validators',
   setup(build) {
     // their runtime helpers (ajv/dist/runtime/*, a few lines each) too: no node_modules lookup at run time
     build.onResolve({ filter: /^ajv\/dist\/runtime\/[a-z0-9]+$/ }, (args) => ({ path: createRequire(join(root, 'package.json')).resolve(args.path) }));
-    build.onLoad({ filter: /[\\/]dist[\\/]src[\\/]compiled-validators\.js$/ }, () => ({
-      contents: [
-        `export const COMPILED_VALIDATORS = { image: 'image/schemas/compiled.cjs', spec: 'spec/compiled.cjs' };`,
-        // one function per set: a bundle that uses one set only (layout-main) leaves the other out
-        `export function imageValidators() { return require('./image/schemas/compiled.cjs'); }`,
-        `export function specValidators() { return require('./spec/compiled.cjs'); }`,
-        `export function compiledValidators(which) { return which === 'image' ? imageValidators() : which === 'spec' ? specValidators() : undefined; }`,
-      ].join('\n'),
-      resolveDir: join(root, 'dist/src'),
-      loader: 'js',
-    }));
+    build.onLoad({ filter: /[\\/]dist[\\/]src[\\/]compiled-validators\.js$/ }, async (args) => {
+      // the files where the module itself says they are (its COMPILED_VALIDATORS)
+      const { COMPILED_VALIDATORS: at } = await import(pathToFileURL(args.path).href);
+      return {
+        contents: [
+          // one function per set: a bundle that uses one set only (layout-main) leaves the other out
+          `export function imageValidators() { return require(${JSON.stringify(`./${at.image}`)}); }`,
+          `export function specValidators() { return require(${JSON.stringify(`./${at.spec}`)}); }`,
+        ].join('\n'),
+        resolveDir: join(root, 'dist/src'),
+        loader: 'js',
+      };
+    });
   },
 };
 
